@@ -1,0 +1,1 @@
+"""Support for manage.py: custom commands and one-line error reporting."""

@@ -1,0 +1,28 @@
+"""Command line: python manage.py db|runserver|shell ... (see --help)."""
+import compat  # noqa: F401  (must come before flask_script and flask_migrate)
+
+from flask_migrate import MigrateCommand
+from flask_script import Manager, Server, Shell
+
+from app import app
+from cli.commands import InitMigrations
+from cli.errors import one_line_errors
+from exts import db
+from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
+
+
+def make_shell_context():
+    return dict(app=app, db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
+                QuestionModel=QuestionModel, AnswerModel=AnswerModel)
+
+
+MigrateCommand.add_command("init", InitMigrations())
+
+manager = Manager(app)
+manager.add_command("db", MigrateCommand)
+manager.add_command("runserver", Server(threaded=True))
+manager.add_command("shell", Shell(make_context=make_shell_context))
+
+if __name__ == "__main__":
+    with one_line_errors():
+        manager.run()

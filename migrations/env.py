@@ -1,0 +1,64 @@
+"""Alembic environment for Flask-Migrate: runs migrations against the app's own engine."""
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+
+# Keep the app's loggers alive: fileConfig would otherwise disable every logger that already
+# exists, silencing the app and Flask-Migrate's own "Error: ..." lines.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+migrate_config = current_app.extensions["migrate"]
+engine = migrate_config.db.engine
+# The metadata carries the naming convention, so generated constraints get stable names.
+target_metadata = migrate_config.db.metadata
+
+# str(engine.url) masks the password as *** in SQLAlchemy 2; keep the real URL for code that
+# reads this option, and never log it. '%' must be doubled for ConfigParser.
+config.set_main_option(
+    "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+)
+
+
+def run_migrations_offline():
+    """Write SQL to stdout (``--sql``); only the dialect of the URL matters here."""
+    context.configure(
+        url=engine.url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        **migrate_config.configure_args,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    """Run migrations on a connection from the app's engine."""
+
+    def process_revision_directives(context, revision, directives):
+        # An autogenerate that finds nothing writes no empty script.
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            process_revision_directives=process_revision_directives,
+            **migrate_config.configure_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,89 @@
+"""Database models of the Q&A site."""
+from datetime import datetime, timezone
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from exts import db
+
+
+def utcnow():
+    """Naive UTC now: what SQLite and MySQL DATETIME columns store."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class UserModel(db.Model):
+    __tablename__ = "user"
+
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(100), nullable=False)
+    email = db.Column(db.String(100), nullable=False, unique=True, index=True)
+    password_hash = db.Column(db.String(255), nullable=False)
+    join_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self):
+        return f"<UserModel {self.id} {self.email!r}>"
+
+
+class EmailCaptchaModel(db.Model):
+    __tablename__ = "email_captcha"
+
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(100), nullable=False, index=True)
+    captcha = db.Column(db.String(100), nullable=False)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+    used = db.Column(db.Boolean, nullable=False, default=False)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+
+    def __repr__(self):
+        return f"<EmailCaptchaModel {self.id} {self.email!r}>"
+
+
+class QuestionModel(db.Model):
+    __tablename__ = "question"
+
+    id = db.Column(db.Integer, primary_key=True)
+    title = db.Column(db.String(200), nullable=False)
+    content = db.Column(db.Text, nullable=False)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False, index=True)
+
+    author = db.relationship(UserModel, backref=db.backref("questions", lazy="dynamic"))
+
+    def __repr__(self):
+        return f"<QuestionModel {self.id} {self.title!r}>"
+
+
+class AnswerModel(db.Model):
+    __tablename__ = "answer"
+
+    id = db.Column(db.Integer, primary_key=True)
+    content = db.Column(db.Text, nullable=False)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    question_id = db.Column(db.Integer, db.ForeignKey("question.id"), nullable=False, index=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False, index=True)
+
+    question = db.relationship(
+        QuestionModel,
+        backref=db.backref("answers", lazy="dynamic", order_by="AnswerModel.create_time.desc()"),
+    )
+    author = db.relationship(UserModel, backref=db.backref("answers", lazy="dynamic"))
+
+    def __repr__(self):
+        return f"<AnswerModel {self.id} question={self.question_id}>"
+
+
+# Defined after AnswerModel so the subquery can name it; loaded only where asked (undefer),
+# so a question list shows answer counts in the same query, without one query per question.
+QuestionModel.answer_count = db.column_property(
+    db.select(db.func.count(AnswerModel.id))
+    .where(AnswerModel.question_id == QuestionModel.id)
+    .correlate_except(AnswerModel)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -1,0 +1,88 @@
+"""Shared fixtures: an in-process app on a real SQLite file, and scratch copies of the project."""
+import compat  # noqa: F401  (before anything imports flask_migrate)
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import flask_migrate
+import pytest
+
+from app import create_app
+from exts import db
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a user's checkout holds that the app needs at run time.
+PROJECT_ITEMS = ["manage.py", "app.py", "exts.py", "models.py", "setting.py", "compat.py",
+                 "migrations", "blueprints", "cli", "templates", "static"]
+# Variables of the developer's shell that would leak into the app under test.
+APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG"]
+
+
+def sqlite_url(path):
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The app on a fresh SQLite file upgraded to head by the real migrations."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": sqlite_url(tmp_path / "app.db")})
+    with app.app_context():
+        flask_migrate.upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Project:
+    """A scratch copy of the project whose CLI runs in subprocesses, as a user runs it."""
+
+    def __init__(self, root, database_url):
+        self.root = root
+        self.database_url = database_url
+
+    def env(self, **extra):
+        env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
+        env.update(FLASK_CONFIG="development", DATABASE_URL=self.database_url,
+                   PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        env.update(extra)
+        return env
+
+    def run(self, *args, check=True, input=None, env=None, timeout=120):
+        result = subprocess.run(
+            [sys.executable, *args], cwd=self.root, env=self.env(**(env or {})), input=input,
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def manage(self, *args, **kwargs):
+        return self.run("manage.py", *args, **kwargs)
+
+    def versions(self):
+        return sorted(p.name for p in (self.root / "migrations" / "versions").glob("*.py"))
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for item in PROJECT_ITEMS:
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, root / item, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, root / item)
+    return Project(root, sqlite_url(tmp_path / "project.db"))

@@ -1,0 +1,89 @@
+"""Config selection by FLASK_CONFIG, DATABASE_URL overrides, and the production SECRET_KEY rule."""
+import pytest
+
+import setting
+from app import create_app
+from setting import ConfigError, get_config
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("name, cls", [
+    (None, setting.DevelopmentConfig),
+    ("default", setting.DevelopmentConfig),
+    ("development", setting.DevelopmentConfig),
+    ("testing", setting.TestingConfig),
+    ("production", setting.ProductionConfig),
+])
+def test_flask_config_selects_the_class(clean_env, name, cls):
+    if name:
+        clean_env.setenv("FLASK_CONFIG", name)
+    assert get_config() is cls
+
+
+def test_unknown_config_name_is_a_config_error(clean_env):
+    clean_env.setenv("FLASK_CONFIG", "staging")
+    with pytest.raises(ConfigError, match="unknown FLASK_CONFIG 'staging': choose one of"):
+        get_config()
+
+
+@pytest.mark.parametrize("name", ["development", "testing", "production"])
+def test_database_url_overrides_every_config(clean_env, tmp_path, name):
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/override.db")
+    clean_env.setenv("SECRET_KEY", "k" * 32)
+    app = create_app(name)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/override.db"
+
+
+def test_mysql_url_uses_pymysql(clean_env):
+    clean_env.setenv("DATABASE_URL", "mysql://u:p@db.example/qa?charset=utf8mb4")
+    app = create_app("development")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "mysql+pymysql://u:p@db.example/qa?charset=utf8mb4"
+
+
+def test_development_database_lives_in_instance_folder(clean_env):
+    app = create_app("development")
+    with app.app_context():
+        from exts import db
+
+        assert db.engine.url.database == f"{app.instance_path}/dev.db"
+
+
+def test_development_secret_key_is_stable_across_restarts(clean_env):
+    assert create_app("development").secret_key == create_app("development").secret_key
+
+
+def test_secret_key_from_environment(clean_env):
+    clean_env.setenv("SECRET_KEY", "from-the-environment")
+    assert create_app("development").secret_key == "from-the-environment"
+
+
+@pytest.mark.parametrize("key", [None, "", setting.DEV_SECRET_KEY])
+def test_production_refuses_to_start_without_a_secret_key(clean_env, key):
+    if key is not None:
+        clean_env.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app("production")
+
+
+def test_production_starts_with_a_secret_key(clean_env):
+    clean_env.setenv("SECRET_KEY", "s" * 64)
+    app = create_app("production")
+    assert not app.debug and app.secret_key == "s" * 64
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"FLASK_CONFIG": "production", "SECRET_KEY": ""}, "Error: SECRET_KEY is not set"),
+    ({"FLASK_CONFIG": "nonsense"}, "Error: unknown FLASK_CONFIG 'nonsense'"),
+])
+def test_cli_config_errors_are_one_line(project, env, message):
+    for args in (["manage.py", "db", "current"], ["-m", "flask", "--app", "app", "db", "current"]):
+        result = project.run(*args, env=env, check=False)
+        assert result.returncode == 1
+        assert result.stderr.startswith(message)
+        assert result.stderr.strip().count("\n") == 0

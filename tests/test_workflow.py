@@ -1,0 +1,122 @@
+"""The schema workflow a user follows, and a walk over the whole migration history with data."""
+import sqlite3
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from exts import db
+from tests.conftest import ROOT
+
+# One row for every table of the schema, inserted as soon as the table exists.
+SAMPLE_ROWS = {
+    "user": {"id": 1, "username": "ann", "email": "ann@example.com",
+             "password_hash": "scrypt:x", "join_time": "2026-01-01 10:00:00"},
+    "email_captcha": {"id": 1, "email": "ann@example.com", "captcha": "123456",
+                      "create_time": "2026-01-01 10:00:00", "used": 0, "attempts": 0},
+    "question": {"id": 1, "title": "How do migrations work? 迁移 🚀", "content": "Body",
+                 "create_time": "2026-01-01 10:01:00", "author_id": 1},
+    "answer": {"id": 1, "content": "Read the script first.",
+               "create_time": "2026-01-01 10:02:00", "question_id": 1, "author_id": 1},
+}
+
+
+def connect(project):
+    return sqlite3.connect(project.database_url.removeprefix("sqlite:///"))
+
+
+def snapshot(project):
+    """Every row of every application table, as dicts, to compare before and after."""
+    with connect(project) as conn:
+        conn.row_factory = sqlite3.Row
+        names = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name != 'alembic_version'")]
+        return {name: sorted((dict(r) for r in conn.execute(f'SELECT * FROM "{name}"')),
+                             key=lambda row: row["id"])
+                for name in names}
+
+
+def kept(before, after):
+    """True when every row of *before* is in *after* with the same values in shared columns."""
+    for table, rows in before.items():
+        if table not in after or len(after[table]) != len(rows):
+            return False
+        for old, new in zip(rows, after[table]):
+            if any(new[column] != value for column, value in old.items() if column in new):
+                return False
+    return True
+
+
+def fill_new_tables(project):
+    with connect(project) as conn:
+        existing = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table, row in SAMPLE_ROWS.items():
+            if table in existing and not conn.execute(f'SELECT 1 FROM "{table}"').fetchone():
+                columns = ", ".join(f'"{c}"' for c in row)
+                marks = ", ".join("?" for _ in row)
+                conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', tuple(row.values()))
+
+
+def test_every_table_has_sample_rows():
+    assert set(SAMPLE_ROWS) == set(db.metadata.tables)
+
+
+def test_walk_the_history_up_down_and_up_again_with_rows(project):
+    """Each step up keeps the rows already there; each step down keeps the rows of the tables
+    that remain; going back up to head finds them all again."""
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    snapshots = {}
+    for revision in revisions:
+        before = snapshot(project)
+        project.manage("db", "upgrade", revision)
+        assert kept(before, snapshot(project)), f"upgrade to {revision} lost rows"
+        fill_new_tables(project)
+        snapshots[revision] = snapshot(project)
+    assert all(snapshots[revisions[-1]].values()), "every table at head has rows"
+
+    for revision, previous in zip(reversed(revisions), list(reversed(revisions))[1:] + ["base"]):
+        project.manage("db", "downgrade", previous)
+        if previous != "base":
+            assert snapshot(project) == snapshots[previous]
+    assert snapshot(project) == {}
+
+    for revision in revisions:
+        project.manage("db", "upgrade", revision)
+        fill_new_tables(project)
+    assert snapshot(project) == snapshots[revisions[-1]]
+
+
+def test_adding_a_column_keeps_rows_and_downgrade_restores(project):
+    project.manage("db", "upgrade")
+    fill_new_tables(project)
+    before = snapshot(project)
+
+    models = project.root / "models.py"
+    source = models.read_text()
+    marker = '    content = db.Column(db.Text, nullable=False)\n    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)\n    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False, index=True)\n\n    author = db.relationship(UserModel, backref=db.backref("questions"'
+    assert marker in source
+    models.write_text(source.replace(
+        marker, "    views = db.Column(db.Integer, nullable=True)\n" + marker, 1))
+
+    versions = set(project.versions())
+    project.manage("db", "migrate", "-m", "add question views")
+    (new_file,) = set(project.versions()) - versions
+    assert new_file.endswith("_add_question_views.py")
+    script = (project.root / "migrations" / "versions" / new_file).read_text()
+    assert "add_column(sa.Column('views', sa.Integer(), nullable=True))" in script
+
+    project.manage("db", "upgrade")
+    after = snapshot(project)
+    assert kept(before, after)
+    assert [row["views"] for row in after["question"]] == [None]
+
+    project.manage("db", "downgrade")
+    assert snapshot(project) == before
+
+
+def test_models_and_migrations_are_in_sync(app):
+    """Autogenerate against a database at head finds nothing to do."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
