@@ -24,11 +24,12 @@ def create_app(config_name=None, settings=None):
 
 def register_extensions(app):
     db.init_app(app)
-    is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-    # Batch mode lets SQLite, which cannot ALTER most things, still run every migration.
+    # Batch mode lets SQLite, which cannot ALTER most things, run every migration. It is on
+    # for every database so that a script generated against MySQL also runs on SQLite
+    # (on MySQL, batch operations are plain ALTER statements).
     # An absolute directory, so that manage.py works from any working directory.
     migrations = os.path.join(app.root_path, "migrations")
-    migrate.init_app(app, db, directory=migrations, compare_type=True, render_as_batch=is_sqlite)
+    migrate.init_app(app, db, directory=migrations, compare_type=True, render_as_batch=True)
 
 
 def register_blueprints(app):

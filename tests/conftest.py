@@ -12,6 +12,7 @@ import pytest
 
 from app import create_app
 from exts import db
+from tests.backends import BACKENDS, Database, mariadb_available
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a user's checkout holds that the app needs at run time.
@@ -21,14 +22,35 @@ PROJECT_ITEMS = ["manage.py", "app.py", "exts.py", "models.py", "setting.py", "c
 APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG"]
 
 
-def sqlite_url(path):
-    return f"sqlite:///{path}"
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=BACKENDS, default=os.environ.get("TEST_BACKEND", "sqlite"),
+                     help="database the tests run on (default: sqlite, or $TEST_BACKEND)")
+
+
+def pytest_report_header(config):
+    return f"database backend: {config.getoption('--backend')}"
+
+
+@pytest.fixture(scope="session")
+def backend(request):
+    name = request.config.getoption("--backend")
+    if name == "mariadb" and not mariadb_available():
+        pytest.exit("--backend mariadb: no MariaDB server answers on 127.0.0.1:3306", returncode=3)
+    return name
 
 
 @pytest.fixture
-def app(tmp_path):
-    """The app on a fresh SQLite file upgraded to head by the real migrations."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": sqlite_url(tmp_path / "app.db")})
+def database(backend, tmp_path):
+    """A fresh, empty database on the selected backend, dropped afterwards."""
+    database = Database(backend, tmp_path)
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def app(database):
+    """The app on a fresh database upgraded to head by the real migrations."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url})
     with app.app_context():
         flask_migrate.upgrade()
         yield app
@@ -44,9 +66,10 @@ def client(app):
 class Project:
     """A scratch copy of the project whose CLI runs in subprocesses, as a user runs it."""
 
-    def __init__(self, root, database_url):
+    def __init__(self, root, database):
         self.root = root
-        self.database_url = database_url
+        self.database = database
+        self.database_url = database.url
 
     def env(self, **extra):
         env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
@@ -75,7 +98,7 @@ class Project:
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, database):
     root = tmp_path / "project"
     root.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -85,4 +108,4 @@ def project(tmp_path):
             shutil.copytree(source, root / item, ignore=ignore)
         elif source.exists():
             shutil.copy2(source, root / item)
-    return Project(root, sqlite_url(tmp_path / "project.db"))
+    return Project(root, database)

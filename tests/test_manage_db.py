@@ -1,23 +1,15 @@
 """Every ``python manage.py db ...`` subcommand, run as a user runs it, on a copy of the project."""
 import re
-import sqlite3
 
 import pytest
 
-HEAD_MARKER = "(head)"
-
 
 def tables(project):
-    path = project.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    return {name for (name,) in rows}
+    return project.database.tables()
 
 
-def query(project, sql, params=()):
-    path = project.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, params).fetchall()
+def query(project, sql):
+    return [tuple(row) for row in project.database.execute(sql)]
 
 
 def head_revision(project):

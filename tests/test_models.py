@@ -23,14 +23,23 @@ def test_password_is_hashed_with_scrypt(app):
     assert not user.check_password("wrong")
 
 
-def test_timestamps_are_taken_per_row(app):
+def test_timestamps_are_taken_per_row(app, monkeypatch):
+    """The default is called for each row, not evaluated once at import."""
+    import models
+
+    clock = iter([datetime(2026, 1, 1, 8, 0), datetime(2026, 1, 2, 9, 30)])
+
+    class FakeDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return next(clock).replace(tzinfo=tz)
+
+    monkeypatch.setattr(models, "datetime", FakeDatetime)
     first = make_user("a@example.com")
-    # A callable default, not one value fixed at import time.
-    assert callable(QuestionModel.__table__.c.create_time.default.arg)
-    before = utcnow()
     second = make_user("b@example.com")
-    assert first.join_time <= before <= second.join_time
-    assert abs(second.join_time - datetime.utcnow()) < timedelta(minutes=1)
+    db.session.expire_all()
+    assert (first.join_time, second.join_time) == (datetime(2026, 1, 1, 8, 0),
+                                                   datetime(2026, 1, 2, 9, 30))
 
 
 def test_repr_names_the_row(app):

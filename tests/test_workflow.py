@@ -1,6 +1,7 @@
 """The schema workflow a user follows, and a walk over the whole migration history with data."""
-import sqlite3
+from datetime import datetime
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -11,29 +12,20 @@ from tests.conftest import ROOT
 # One row for every table of the schema, inserted as soon as the table exists.
 SAMPLE_ROWS = {
     "user": {"id": 1, "username": "ann", "email": "ann@example.com",
-             "password_hash": "scrypt:x", "join_time": "2026-01-01 10:00:00"},
+             "password_hash": "scrypt:x", "join_time": datetime(2026, 1, 1, 10, 0)},
     "email_captcha": {"id": 1, "email": "ann@example.com", "captcha": "123456",
-                      "create_time": "2026-01-01 10:00:00", "used": 0, "attempts": 0},
+                      "create_time": datetime(2026, 1, 1, 10, 0), "used": False, "attempts": 0},
     "question": {"id": 1, "title": "How do migrations work? 迁移 🚀", "content": "Body",
-                 "create_time": "2026-01-01 10:01:00", "author_id": 1},
+                 "create_time": datetime(2026, 1, 1, 10, 1), "author_id": 1},
     "answer": {"id": 1, "content": "Read the script first.",
-               "create_time": "2026-01-01 10:02:00", "question_id": 1, "author_id": 1},
+               "create_time": datetime(2026, 1, 1, 10, 2), "question_id": 1, "author_id": 1},
 }
-
-
-def connect(project):
-    return sqlite3.connect(project.database_url.removeprefix("sqlite:///"))
 
 
 def snapshot(project):
     """Every row of every application table, as dicts, to compare before and after."""
-    with connect(project) as conn:
-        conn.row_factory = sqlite3.Row
-        names = [n for (n,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name != 'alembic_version'")]
-        return {name: sorted((dict(r) for r in conn.execute(f'SELECT * FROM "{name}"')),
-                             key=lambda row: row["id"])
-                for name in names}
+    database = project.database
+    return {name: database.rows(name) for name in database.tables() - {"alembic_version"}}
 
 
 def kept(before, after):
@@ -48,13 +40,13 @@ def kept(before, after):
 
 
 def fill_new_tables(project):
-    with connect(project) as conn:
-        existing = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        for table, row in SAMPLE_ROWS.items():
-            if table in existing and not conn.execute(f'SELECT 1 FROM "{table}"').fetchone():
-                columns = ", ".join(f'"{c}"' for c in row)
-                marks = ", ".join("?" for _ in row)
-                conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', tuple(row.values()))
+    database = project.database
+    existing = database.tables()
+    for table, row in SAMPLE_ROWS.items():
+        if table in existing and not database.rows(table):
+            Table = sa.Table(table, sa.MetaData(), autoload_with=database.engine)
+            with database.engine.begin() as conn:
+                conn.execute(Table.insert().values(**row))
 
 
 def test_every_table_has_sample_rows():
@@ -104,7 +96,7 @@ def test_adding_a_column_keeps_rows_and_downgrade_restores(project):
     (new_file,) = set(project.versions()) - versions
     assert new_file.endswith("_add_question_views.py")
     script = (project.root / "migrations" / "versions" / new_file).read_text()
-    assert "add_column(sa.Column('views', sa.Integer(), nullable=True))" in script
+    assert "batch_op.add_column(sa.Column('views', sa.Integer(), nullable=True))" in script
 
     project.manage("db", "upgrade")
     after = snapshot(project)
