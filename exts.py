@@ -1,7 +1,7 @@
 """Extension objects, created unbound and initialised by app.create_app."""
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table, event
 
 # Named constraints: SQLite batch migrations and every later drop_constraint need names.
 NAMING_CONVENTION = {
@@ -12,5 +12,22 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# On MySQL/MariaDB every table is transactional and stores all of Unicode, whatever the
+# server's or the database's defaults are. SQLite ignores these options.
+MYSQL_TABLE_OPTIONS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _mysql_table_options(table, parent):
+    # Added to every model's table, so autogenerate writes them into each new create_table;
+    # a model's own __table_args__ still win.
+    if parent is db.metadata:
+        for key, value in MYSQL_TABLE_OPTIONS.items():
+            table.dialect_kwargs.setdefault(key, value)

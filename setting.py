@@ -1,7 +1,14 @@
 """Configuration classes, chosen by the FLASK_CONFIG environment variable."""
 import os
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+
+# TRADITIONAL is strict mode on both MySQL 8 and MariaDB: an over-long or invalid value is an
+# error instead of being silently truncated or zeroed, whatever the server's own default is.
+MYSQL_SQL_MODE = "TRADITIONAL"
 
 
 class ConfigError(Exception):
@@ -14,10 +21,17 @@ class Config:
     # Relative SQLite paths live in instance/ (Flask-SQLAlchemy 3).
     SQLALCHEMY_DATABASE_URI = "sqlite:///app.db"
     QUESTIONS_PER_PAGE = 20
+    # MySQL closes connections idle longer than its wait_timeout (8 hours by default, often
+    # minutes on hosted servers, and proxies or NAT may drop them after about 5 minutes):
+    # renew pooled connections before any of those, and ping before each checkout anyway.
+    DATABASE_POOL_RECYCLE = 280
+    # How long db upgrade/downgrade/stamp wait for another one to finish before giving up.
+    MIGRATION_LOCK_TIMEOUT = 300
 
     @classmethod
     def init_app(cls, app):
         """Checks that need the final settings; run by create_app, never at import."""
+        configure_database(app)
 
 
 class DevelopmentConfig(Config):
@@ -42,6 +56,7 @@ class ProductionConfig(Config):
                 "SECRET_KEY is not set: production refuses to start without it "
                 "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')"
             )
+        super().init_app(app)
 
 
 config = {
@@ -69,6 +84,13 @@ def normalize_database_url(url):
     return url
 
 
+def _seconds(environ, name):
+    value = environ[name].strip()
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(f"{name} must be a whole number of seconds above 0, not {value!r}")
+    return int(value)
+
+
 def from_environment(environ=os.environ):
     """Settings that the environment overrides in every config."""
     settings = {}
@@ -76,4 +98,35 @@ def from_environment(environ=os.environ):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = environ["SECRET_KEY"]
+    for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT"):
+        if environ.get(name):
+            settings[name] = _seconds(environ, name)
     return settings
+
+
+def configure_database(app):
+    """On MySQL/MariaDB: utf8mb4, strict SQL mode, and a pool that survives idle timeouts."""
+    try:
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    except ArgumentError:
+        return  # Flask-SQLAlchemy reports a malformed URL when the engine is made
+    if url.get_backend_name() not in ("mysql", "mariadb"):
+        return
+    charset = url.query.get("charset")
+    if charset is None:
+        # Without it PyMySQL talks utf8mb3 on some servers, and emoji cannot be stored.
+        url = url.update_query_dict({"charset": "utf8mb4"})
+        app.config["SQLALCHEMY_DATABASE_URI"] = url.render_as_string(hide_password=False)
+    elif charset != "utf8mb4":
+        raise ConfigError(
+            f"DATABASE_URL asks for charset={charset}: use charset=utf8mb4, the only MySQL "
+            "character set that stores all of Unicode (Chinese text, emoji)"
+        )
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("init_command", f"SET SESSION sql_mode = '{MYSQL_SQL_MODE}'")
+    connect_args.setdefault("connect_timeout", 10)
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_recycle", app.config["DATABASE_POOL_RECYCLE"])
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -5,6 +5,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from migrating import runner
+
 config = context.config
 
 # Keep the app's loggers alive: fileConfig would otherwise disable every logger that already
@@ -52,10 +54,13 @@ def run_migrations_online():
             connection=connection,
             target_metadata=target_metadata,
             process_revision_directives=process_revision_directives,
+            include_name=runner.include_name,
+            **runner.configure_args(connection),
             **migrate_config.configure_args,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        # upgrade, downgrade and stamp take a database-wide lock, and a revision that fails
+        # half-way is reported with how to recover (migrating/runner.py).
+        runner.run_migrations(context, current_app.config["MIGRATION_LOCK_TIMEOUT"])
 
 
 if context.is_offline_mode():

@@ -1,0 +1,1 @@
+"""Safe schema changes: a database-wide migration lock, resumable revisions, pending checks."""

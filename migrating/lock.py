@@ -1,0 +1,125 @@
+"""The database-wide lock that db upgrade, downgrade and stamp hold while they run."""
+import contextlib
+import hashlib
+import logging
+import sqlite3
+
+from alembic.util import CommandError
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+
+class LockTimeout(CommandError):
+    """Another migration held the lock for longer than the configured wait."""
+
+
+@contextlib.contextmanager
+def migration_lock(connection, timeout):
+    """Hold the migration lock of *connection*'s database, waiting at most *timeout* seconds.
+
+    Yields a function that makes the work done so far permanent. On SQLite the lock is the
+    database file's own write lock, taken by ``BEGIN IMMEDIATE``: the whole block is one
+    transaction, committed when it ends and rolled back if it raises, unless that function
+    was called first. On MySQL, whose DDL commits itself, the function does nothing.
+    """
+    dialect = connection.dialect.name
+    if dialect in ("mysql", "mariadb"):
+        with _mysql_lock(connection, timeout):
+            yield lambda: None
+    elif dialect == "sqlite":
+        with _sqlite_write_lock(connection, timeout) as keep:
+            yield keep
+    else:
+        log.warning("No migration lock for %s: run one migration at a time", dialect)
+        yield lambda: None
+
+
+def _mysql_lock_name(database):
+    # GET_LOCK names are server-wide and at most 64 characters: one lock per database.
+    name = f"alembic_migrate.{database}"
+    if len(name) > 64:
+        name = "alembic_migrate." + hashlib.sha256(database.encode()).hexdigest()[:40]
+    return name
+
+
+@contextlib.contextmanager
+def _mysql_lock(connection, timeout):
+    database = connection.execute(text("SELECT DATABASE()")).scalar()
+    name = _mysql_lock_name(database)
+    got = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": name}).scalar()
+    if got != 1:
+        holder = connection.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}).scalar()
+        log.info("Waiting up to %s s for the migration lock on database %s, held by "
+                 "connection %s (another db upgrade, downgrade or stamp)", timeout, database, holder)
+        got = connection.execute(text("SELECT GET_LOCK(:name, :timeout)"),
+                                 {"name": name, "timeout": timeout}).scalar()
+        if got != 1:
+            holder = connection.execute(
+                text("SELECT IS_USED_LOCK(:name)"), {"name": name}).scalar()
+            raise LockTimeout(
+                f"gave up after {timeout} s waiting for the migration lock on database "
+                f"{database}: MySQL connection {holder} still holds it (another db upgrade, "
+                "downgrade or stamp is running; see SHOW PROCESSLIST). Run the command again "
+                "when it has finished, or set MIGRATION_LOCK_TIMEOUT to wait longer."
+            )
+    # End the transaction the checks opened, so the migration reads the version table as the
+    # previous lock holder left it, not as it was before waiting (REPEATABLE READ).
+    connection.commit()
+    try:
+        yield
+    finally:
+        try:
+            connection.rollback()
+            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+            connection.commit()
+        except Exception:  # the server also releases it when this connection closes
+            log.debug("RELEASE_LOCK failed", exc_info=True)
+
+
+@contextlib.contextmanager
+def _sqlite_write_lock(connection, timeout):
+    if connection.in_transaction():
+        connection.commit()
+    dbapi_connection = connection.connection.dbapi_connection
+    saved_isolation = dbapi_connection.isolation_level
+    saved_busy = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+    # SQLAlchemy's documented pysqlite recipe: pysqlite itself would run DDL outside any
+    # transaction; with its own handling off, the BEGIN we send covers DDL and savepoints.
+    dbapi_connection.isolation_level = None
+    try:
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            log.info("Waiting up to %s s for the write lock on SQLite database %s (another "
+                     "migration or a writer holds it)", timeout, connection.engine.url.database)
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise LockTimeout(
+                    f"gave up after {timeout} s waiting for the write lock on SQLite database "
+                    f"{connection.engine.url.database} ({exc}): another process is migrating "
+                    "or writing to it. Run the command again when it has finished."
+                ) from None
+        def keep():
+            if dbapi_connection.in_transaction:
+                dbapi_connection.commit()
+
+        try:
+            yield keep
+        except BaseException:
+            if dbapi_connection.in_transaction:
+                dbapi_connection.rollback()
+            raise
+        else:
+            if dbapi_connection.in_transaction:
+                dbapi_connection.commit()
+        finally:
+            # SQLAlchemy began its own bookkeeping transaction on the first statement; the
+            # real one is over, so this only resets that state.
+            connection.rollback()
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(saved_busy)}")
+        dbapi_connection.isolation_level = saved_isolation
