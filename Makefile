@@ -1,4 +1,5 @@
-# make run: set up and serve on SQLite.  make test: set up and run the whole suite.
+# make run: set up and serve on SQLite.  make test: set up and run the whole suite, on SQLite
+# and on MariaDB (tests/run_all.sh).
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 0.0.0.0
@@ -25,7 +26,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py runserver -h $(HOST) -p $(PORT)
 
 test: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHON=$(BIN)/python tests/run_all.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -5,6 +5,7 @@ import sys
 from flask import Flask
 
 from exts import db, migrate
+from migrating import status
 from setting import ConfigError, from_environment, get_config
 
 
@@ -19,6 +20,8 @@ def create_app(config_name=None, settings=None):
 
     register_extensions(app)
     register_blueprints(app)
+    # Logs a warning at the first request if the database is behind the migrations.
+    status.install(app)
     return app
 
 
@@ -33,9 +36,11 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from blueprints.health import bp as health_bp
     from blueprints.qa import bp as qa_bp
 
     app.register_blueprint(qa_bp)
+    app.register_blueprint(health_bp)
 
 
 try:

@@ -2,11 +2,13 @@
 import compat  # noqa: F401  (must come before flask_script and flask_migrate)
 
 from flask_migrate import MigrateCommand
-from flask_script import Manager, Server, Shell
+from flask_script import Manager, Shell
 
 from app import app
 from cli.commands import InitMigrations
 from cli.errors import one_line_errors
+from cli.recover import Recover
+from cli.serve import CheckedServer
 from exts import db
 from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
 
@@ -17,10 +19,11 @@ def make_shell_context():
 
 
 MigrateCommand.add_command("init", InitMigrations())
+MigrateCommand.add_command("recover", Recover())
 
 manager = Manager(app)
 manager.add_command("db", MigrateCommand)
-manager.add_command("runserver", Server(threaded=True))
+manager.add_command("runserver", CheckedServer(threaded=True))
 manager.add_command("shell", Shell(make_context=make_shell_context))
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ class Database:
         """Names of the tables in the database now."""
         return set(inspect(self.engine).get_table_names())
 
+    def columns(self, table):
+        """The columns of *table* as the database reports them (name, type, nullable...)."""
+        return inspect(self.engine).get_columns(table)
+
     def rows(self, table):
         """Every row of *table* as dicts, ordered by id when it has one."""
         from sqlalchemy import MetaData, Table

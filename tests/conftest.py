@@ -5,10 +5,12 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import flask_migrate
 import pytest
+from alembic.script import ScriptDirectory
 
 from app import create_app
 from exts import db
@@ -17,9 +19,12 @@ from tests.backends import BACKENDS, Database, mariadb_available
 ROOT = Path(__file__).resolve().parents[1]
 # What a user's checkout holds that the app needs at run time.
 PROJECT_ITEMS = ["manage.py", "app.py", "exts.py", "models.py", "setting.py", "compat.py",
-                 "migrations", "migrating", "blueprints", "cli", "templates", "static"]
+                 "migrations", "migrating", "blueprints", "cli", "templates", "static",
+                 "gunicorn.conf.py", "deploy"]
 # Variables of the developer's shell that would leak into the app under test.
-APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG"]
+APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG",
+                 "DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT", "PORT", "WEB_CONCURRENCY",
+                 "GUNICORN_BIND", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "WERKZEUG_RUN_MAIN"]
 
 
 def pytest_addoption(parser):
@@ -95,6 +100,27 @@ class Project:
 
     def versions(self):
         return sorted(p.name for p in (self.root / "migrations" / "versions").glob("*.py"))
+
+    def head(self):
+        """The head revision of this copy's migrations."""
+        return ScriptDirectory(str(self.root / "migrations")).get_current_head()
+
+    def add_revision(self, rev_id, message, upgrade, downgrade="pass"):
+        """Write a revision on top of the current head; *upgrade*/*downgrade* are bodies."""
+        def body(code):
+            return textwrap.indent(textwrap.dedent(code).strip(), "    ")
+
+        head = self.head()
+        slug = message.replace(" ", "_").replace(":", "")
+        path = self.root / "migrations" / "versions" / f"29990101_{rev_id}_{slug}.py"
+        path.write_text(
+            f'"""{message}\n\nRevision ID: {rev_id}\nRevises: {head}\n"""\n'
+            "from alembic import op\nimport sqlalchemy as sa\n\n"
+            f"revision = {rev_id!r}\ndown_revision = {head!r}\n"
+            "branch_labels = None\ndepends_on = None\n\n\n"
+            f"def upgrade():\n{body(upgrade)}\n\n\ndef downgrade():\n{body(downgrade)}\n"
+        )
+        return path
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""Whether the database is at the migrations' head: for /healthz and the pending warning."""
+import logging
+import threading
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from cli.errors import describe
+
+log = logging.getLogger(__name__)
+
+UPGRADE = "python manage.py db upgrade"
+
+
+class Status:
+    """What the database's alembic_version says, compared with the migration scripts."""
+
+    def __init__(self, state, current=(), heads=(), pending=0, error=None):
+        self.state = state          # at-head, behind, unknown-revision or unavailable
+        self.current = tuple(sorted(current))
+        self.heads = tuple(sorted(heads))
+        self.pending = pending
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.state == "at-head"
+
+    def as_dict(self):
+        body = {"status": self.state, "revision": ",".join(self.current) or None}
+        if not self.ok:
+            body["head"] = ",".join(self.heads) or None
+        if self.state == "behind":
+            body["pending"] = self.pending
+        return body
+
+    def message(self):
+        """One line for the log, saying what to do; None when at head."""
+        if self.state == "at-head":
+            return None
+        if self.state == "unavailable":
+            return f"Could not read the database's migration revision: {self.error}"
+        current = ", ".join(self.current)
+        if self.state == "unknown-revision":
+            return (f"The database is at revision {current}, which this code's migrations do "
+                    "not have (was it migrated by a newer release?): deploy that release, or "
+                    "downgrade with it before running this one")
+        plural = "s are" if self.pending != 1 else " is"
+        where = f"at revision {current}" if current else "not migrated at all (no revision)"
+        return (f"The database is behind the code: it is {where} and {self.pending} "
+                f"migration{plural} pending (head {', '.join(self.heads)}); pages that need the "
+                f"new schema will fail until you run '{UPGRADE}'")
+
+
+def _script_heads(app):
+    """The migration scripts do not change while the app runs: read them once."""
+    cache = app.extensions.setdefault("migrating", {})
+    if "script" not in cache:
+        script = ScriptDirectory(app.extensions["migrate"].directory)
+        cache["script"] = script
+        cache["heads"] = tuple(script.get_heads())
+    return cache["script"], cache["heads"]
+
+
+def database_status(app):
+    """The database's migration status; never raises for an unreachable database."""
+    from exts import db
+
+    script, heads = _script_heads(app)
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_heads()
+    except Exception as exc:  # any failure to answer is "unavailable", for a load balancer
+        return Status("unavailable", heads=heads, error=describe(exc))
+    if set(current) == set(heads):
+        return Status("at-head", current, heads)
+    try:
+        pending = len(list(script.iterate_revisions(heads, current or "base")))
+    except CommandError:
+        return Status("unknown-revision", current, heads)
+    return Status("behind", current, heads, pending)
+
+
+def warn_if_behind(app):
+    """Log a warning when the database is not at the head revision; return the status."""
+    status = database_status(app)
+    if not status.ok:
+        app.logger.warning("%s", status.message())
+    return status
+
+
+def install(app):
+    """Check once per process, at the first request (any WSGI server, or runserver)."""
+    state = app.extensions.setdefault("migrating", {})
+    state.setdefault("checked", False)
+    guard = threading.Lock()
+
+    @app.before_request
+    def check_pending_migrations_once():
+        if state["checked"]:
+            return
+        with guard:
+            if not state["checked"]:
+                state["checked"] = True
+                warn_if_behind(app)
+
+
+def check_now(app):
+    """Check at startup, where a server knows it starts; the first request then skips it."""
+    app.extensions.setdefault("migrating", {})["checked"] = True
+    return warn_if_behind(app)
