@@ -4,6 +4,7 @@ import threading
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from cli.errors import describe
@@ -77,7 +78,7 @@ def database_status(app):
         return Status("at-head", current, heads)
     try:
         pending = len(list(script.iterate_revisions(heads, current or "base")))
-    except CommandError:
+    except (CommandError, RevisionError):
         return Status("unknown-revision", current, heads)
     return Status("behind", current, heads, pending)
 

@@ -3,8 +3,9 @@
 set -u
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
-ARTIFACTS=tests/artifacts
+ARTIFACTS="${TEST_ARTIFACTS:-tests/artifacts}"
 mkdir -p "$ARTIFACTS"
+rm -f "$ARTIFACTS"/junit-*.xml
 status=0
 results=()
 

@@ -1,0 +1,142 @@
+"""Pending migrations: the warning of runserver and WSGI servers, and GET /healthz."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from app import create_app
+from exts import db
+from tests.http import first_answer, free_port
+
+BEHIND = "The database is behind the code"
+
+
+def test_healthz_at_head_answers_200_with_the_revision(app, client, project):
+    head = project.head()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "at-head", "revision": head}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_on_a_database_never_migrated_answers_503(database, project):
+    client = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url}).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "behind", "revision": None,
+                                   "head": project.head(), "pending": len(project.versions())}
+
+
+def test_a_wsgi_app_behind_by_one_revision_warns_and_answers_503(project):
+    project.manage("db", "upgrade")
+    base = project.head()
+    project.add_revision("f1f1f1f1f1f1", "pending drill", "op.create_table('drill_p', "
+                         "sa.Column('id', sa.Integer(), primary_key=True))",
+                         "op.drop_table('drill_p')")
+    script = (
+        "from app import app\n"
+        "r = app.test_client().get('/healthz')\n"
+        "print(r.status_code, sorted(r.get_json().items()))\n"
+    )
+    result = project.run("-c", script)
+    assert result.stdout.strip() == (
+        f"503 [('head', 'f1f1f1f1f1f1'), ('pending', 1), ('revision', '{base}'), "
+        "('status', 'behind')]")
+    assert (f"{BEHIND}: it is at revision {base} and 1 migration is pending (head "
+            "f1f1f1f1f1f1); pages that need the new schema will fail until you run "
+            "'python manage.py db upgrade'") in result.stderr
+
+
+def test_healthz_on_a_revision_the_code_does_not_know(app, client, database):
+    database.execute("UPDATE alembic_version SET version_num = '0123456789ab'")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unknown-revision"
+    assert response.get_json()["revision"] == "0123456789ab"
+
+
+@pytest.mark.parametrize("url", [
+    "mysql+pymysql://app:hunter22@127.0.0.1:9/qa?charset=utf8mb4",
+    "sqlite:////nonexistent-folder/sub/app.db",
+], ids=["mysql-down", "sqlite-unopenable"])
+def test_healthz_when_the_database_does_not_answer(url, caplog):
+    client = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url}).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+    assert "hunter22" not in response.get_data(as_text=True)
+    assert "Could not read the database's migration revision" in caplog.text
+
+
+def test_the_app_warns_once_at_the_first_request(database, caplog):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url})
+    client = app.test_client()
+    client.get("/healthz")
+    client.get("/healthz")
+    warnings = [r for r in caplog.records if BEHIND in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert "not migrated at all (no revision)" in warnings[0].getMessage()
+
+
+def test_no_warning_at_head(app, client, caplog):
+    assert client.get("/").status_code == 200
+    assert BEHIND not in caplog.text and "Could not read" not in caplog.text
+
+
+def test_gunicorn_logs_the_warning_of_a_database_behind(project):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+        cwd=project.root, env=project.env(PORT=str(port), WEB_CONCURRENCY="1"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        status, body = first_answer(f"http://127.0.0.1:{port}/healthz", process=server)
+        assert status == 503 and json.loads(body)["status"] == "behind"
+        assert first_answer(f"http://127.0.0.1:{port}/healthz")[0] == 503
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert output.count(BEHIND) == 1, output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("reload_flag", [[], ["-R"]], ids=["reloader", "no-reloader"])
+def test_runserver_warns_at_startup_before_any_request(project, reload_flag):
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "-p", str(free_port()), *reload_flag],
+        cwd=project.root, env=project.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+    lines = []
+    warned = threading.Event()
+
+    def read():
+        for line in server.stdout:
+            lines.append(line)
+            if BEHIND in line:
+                warned.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert warned.wait(timeout=60), "".join(lines)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        reader.join(timeout=30)
+    output = "".join(lines)
+    assert output.count(BEHIND) == 1, output
+    assert "Traceback" not in output
+
+
+def test_the_check_does_not_change_the_database(database):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url})
+    app.test_client().get("/healthz")
+    with app.app_context():
+        db.engine.dispose()
+    assert database.tables() == set()

@@ -1,0 +1,158 @@
+"""MySQL/MariaDB in production: utf8mb4, strict SQL mode, a pool that survives idle timeouts."""
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DataError
+
+from app import create_app
+from exts import MYSQL_TABLE_OPTIONS, db
+from models import QuestionModel, UserModel
+from setting import ConfigError
+
+MYSQL_URL = "mysql+pymysql://app:pw@db.example/qa"
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "DATABASE_POOL_RECYCLE",
+                 "MIGRATION_LOCK_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    return monkeypatch
+
+
+def test_production_on_mysql_gets_utf8mb4_strict_mode_and_a_safe_pool(clean_env):
+    clean_env.setenv("DATABASE_URL", "mysql://app:pw@db.example/qa")
+    app = create_app("production")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == MYSQL_URL + "?charset=utf8mb4"
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True
+    assert options["pool_recycle"] == 280
+    assert options["connect_args"]["init_command"] == "SET SESSION sql_mode = 'TRADITIONAL'"
+    with app.app_context():
+        assert db.engine.pool._recycle == 280 and db.engine.pool._pre_ping
+
+
+def test_an_explicit_utf8mb4_url_is_kept_as_written(clean_env):
+    clean_env.setenv("DATABASE_URL", MYSQL_URL + "?charset=utf8mb4&local_infile=0")
+    app = create_app("production")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == MYSQL_URL + "?charset=utf8mb4&local_infile=0"
+
+
+@pytest.mark.parametrize("charset", ["utf8", "utf8mb3", "latin1"])
+def test_a_charset_that_cannot_store_all_of_unicode_is_refused(clean_env, charset):
+    clean_env.setenv("DATABASE_URL", f"{MYSQL_URL}?charset={charset}")
+    with pytest.raises(ConfigError, match=f"DATABASE_URL asks for charset={charset}: use "
+                                          "charset=utf8mb4"):
+        create_app("production")
+
+
+def test_sqlite_gets_no_mysql_options(clean_env, tmp_path):
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    assert create_app("production").config.get("SQLALCHEMY_ENGINE_OPTIONS", {}) == {}
+
+
+def test_pool_recycle_and_lock_timeout_come_from_the_environment(clean_env):
+    clean_env.setenv("DATABASE_URL", MYSQL_URL)
+    clean_env.setenv("DATABASE_POOL_RECYCLE", "60")
+    clean_env.setenv("MIGRATION_LOCK_TIMEOUT", "900")
+    app = create_app("production")
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] == 60
+    assert app.config["MIGRATION_LOCK_TIMEOUT"] == 900
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DATABASE_URL": MYSQL_URL + "?charset=latin1"}, "Error: DATABASE_URL asks for charset=latin1"),
+    ({"DATABASE_POOL_RECYCLE": "5m"},
+     "Error: DATABASE_POOL_RECYCLE must be a whole number of seconds above 0, not '5m'"),
+])
+def test_bad_production_settings_are_one_line_errors(project, env, message):
+    result = project.manage("db", "current", check=False,
+                            env={"FLASK_CONFIG": "production", "SECRET_KEY": "k" * 64, **env})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(message)
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_chinese_and_emoji_round_trip(app):
+    title = "如何使用数据库迁移？🚀 emoji 🐍 and 𠜎 (outside the BMP)"
+    user = UserModel(username="张三 😀", email="zhang@example.com", password_hash="x")
+    db.session.add_all([user, QuestionModel(title=title, content="内容 ✅", author=user)])
+    db.session.commit()
+    db.session.expire_all()
+    question = db.session.scalars(db.select(QuestionModel)).one()
+    assert (question.title, question.content, question.author.username) == (
+        title, "内容 ✅", "张三 😀")
+
+
+def test_every_table_is_innodb_utf8mb4(backend, app):
+    if backend != "mariadb":
+        pytest.skip("MySQL table options; SQLite has neither engines nor collations")
+    rows = db.session.execute(text(
+        "SELECT table_name, engine, table_collation FROM information_schema.tables "
+        "WHERE table_schema = DATABASE()")).all()
+    assert {name for name, _, _ in rows} == set(db.metadata.tables) | {"alembic_version"}
+    for name, engine, collation in rows:
+        if name != "alembic_version":
+            assert (name, engine, collation) == (name, "InnoDB", "utf8mb4_unicode_ci")
+    # Columns too: nothing narrower than utf8mb4 anywhere.
+    charsets = db.session.execute(text(
+        "SELECT DISTINCT character_set_name FROM information_schema.columns "
+        "WHERE table_schema = DATABASE() AND character_set_name IS NOT NULL")).scalars().all()
+    assert charsets == ["utf8mb4"]
+
+
+def test_strict_mode_makes_an_over_long_value_an_error(backend, app):
+    if backend != "mariadb":
+        pytest.skip("SQLite does not enforce VARCHAR lengths at all")
+    mode = db.session.execute(text("SELECT @@SESSION.sql_mode")).scalar()
+    # The server's own default here is only STRICT_TRANS_TABLES: this is ours.
+    assert "STRICT_ALL_TABLES" in mode.split(",")
+    user = UserModel(username="ann", email="ann@example.com", password_hash="x")
+    db.session.add(QuestionModel(title="x" * 201, content="c", author=user))
+    with pytest.raises(DataError, match="Data too long for column 'title'"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalars(db.select(QuestionModel)).all() == []
+
+
+def test_pool_recycle_is_below_the_servers_idle_timeout(backend, app):
+    if backend != "mariadb":
+        pytest.skip("MySQL closes idle connections; SQLite files do not")
+    wait_timeout = db.session.execute(text("SELECT @@SESSION.wait_timeout")).scalar()
+    assert db.engine.pool._recycle < int(wait_timeout)
+
+
+def test_a_connection_the_server_dropped_is_replaced_before_use(backend, app, client, database):
+    if backend != "mariadb":
+        pytest.skip("MySQL drops idle connections; SQLite files do not")
+    # The first request's pending-migration check would absorb a dead connection too.
+    assert client.get("/").status_code == 200
+    db.session.remove()
+    db.engine.dispose()
+    with db.engine.connect() as connection:
+        victim = connection.execute(text("SELECT CONNECTION_ID()")).scalar()
+    assert db.engine.pool.checkedin() == 1
+    # The pooled connection is now idle; the server (as after wait_timeout) drops it.
+    database.execute(f"KILL {int(victim)}")
+    assert client.get("/").status_code == 200
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT CONNECTION_ID()")).scalar() != victim
+
+
+def test_autogenerate_writes_the_table_options_into_new_tables(project):
+    project.manage("db", "upgrade")
+    models = project.root / "models.py"
+    models.write_text(models.read_text() + (
+        "\n\nclass TagModel(db.Model):\n"
+        "    __tablename__ = 'tag'\n"
+        "    id = db.Column(db.Integer, primary_key=True)\n"
+        "    name = db.Column(db.String(50), nullable=False)\n"
+    ))
+    versions = set(project.versions())
+    project.manage("db", "migrate", "-m", "add tag table")
+    (new_file,) = set(project.versions()) - versions
+    script = (project.root / "migrations" / "versions" / new_file).read_text()
+    for key, value in sorted(MYSQL_TABLE_OPTIONS.items()):
+        assert f"{key}={value!r}" in script
+    project.manage("db", "upgrade")
+    assert "tag" in project.database.tables()
