@@ -6,6 +6,7 @@ import sqlite3
 
 from alembic.util import CommandError
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +78,42 @@ def _mysql_lock(connection, timeout):
             log.debug("RELEASE_LOCK failed", exc_info=True)
 
 
+def _busy(exc):
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
 @contextlib.contextmanager
 def _sqlite_write_lock(connection, timeout):
     if connection.in_transaction():
         connection.commit()
     dbapi_connection = connection.connection.dbapi_connection
     saved_isolation = dbapi_connection.isolation_level
-    saved_busy = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
     # SQLAlchemy's documented pysqlite recipe: pysqlite itself would run DDL outside any
     # transaction; with its own handling off, the BEGIN we send covers DDL and savepoints.
     dbapi_connection.isolation_level = None
+    saved_busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    database = connection.engine.url.database
     try:
-        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+        connection.exec_driver_sql("PRAGMA busy_timeout = 0")
         try:
-            dbapi_connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            if not _busy(exc):
+                raise  # not writable at all: a one-line error like any database error
             log.info("Waiting up to %s s for the write lock on SQLite database %s (another "
-                     "migration or a writer holds it)", timeout, connection.engine.url.database)
-            dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                     "migration or a writer holds it)", timeout, database)
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
                 raise LockTimeout(
                     f"gave up after {timeout} s waiting for the write lock on SQLite database "
-                    f"{connection.engine.url.database} ({exc}): another process is migrating "
-                    "or writing to it. Run the command again when it has finished."
+                    f"{database}: another process is migrating or writing to it. Run the "
+                    "command again when it has finished."
                 ) from None
+
         def keep():
             if dbapi_connection.in_transaction:
                 dbapi_connection.commit()
@@ -114,12 +125,10 @@ def _sqlite_write_lock(connection, timeout):
                 dbapi_connection.rollback()
             raise
         else:
-            if dbapi_connection.in_transaction:
-                dbapi_connection.commit()
-        finally:
-            # SQLAlchemy began its own bookkeeping transaction on the first statement; the
-            # real one is over, so this only resets that state.
-            connection.rollback()
+            keep()
     finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(saved_busy)}")
+        # SQLAlchemy's own notion of a transaction outlived the real one: reset it.
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(saved_busy)}")
+        connection.rollback()
         dbapi_connection.isolation_level = saved_isolation

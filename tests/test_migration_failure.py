@@ -253,3 +253,17 @@ def test_an_unfinished_revision_blocks_other_runs_until_forgotten(backend, proje
     project.manage("db", "upgrade")
     assert version(project) == [DRILL]
     assert project.database.rows("drill_tag") == [{"id": 1, "name": "general"}]
+
+
+def test_a_database_that_cannot_be_written_is_a_clear_error(backend, project):
+    only(backend, "sqlite", "a read-only file; a MySQL account without rights is alike")
+    project.manage("db", "upgrade")
+    project.add_revision("abababababab", "drill: read only", """
+        op.create_table('drill_ro', sa.Column('id', sa.Integer(), primary_key=True))
+    """, "op.drop_table('drill_ro')")
+    read_only = f"sqlite:///file:{project.database.url[len('sqlite:///'):]}?mode=ro&uri=true"
+    failed = project.manage("db", "upgrade", check=False, env={"DATABASE_URL": read_only})
+    assert_one_report(failed)
+    assert "failed at operation 1 of its upgrade" in failed.stderr
+    assert "attempt to write a readonly database" in failed.stderr
+    assert "drill_ro" not in project.database.tables()
