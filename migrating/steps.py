@@ -8,6 +8,7 @@ import traceback
 
 from alembic.util import CommandError
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.sql.elements import ClauseElement
 
 from cli.errors import describe
@@ -22,7 +23,9 @@ _progress = Table(
     Column("revision", String(32), primary_key=True),
     Column("direction", String(9), primary_key=True),
     Column("position", Integer, primary_key=True, autoincrement=False),
-    Column("statement", Text, nullable=False),
+    # Statements over TEXT's 64 KB happen (long data migrations): LONGTEXT on MySQL.
+    Column("statement", Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"),
+           nullable=False),
     Column("applied_at", DateTime, nullable=False),
     mysql_engine="InnoDB", mysql_charset="utf8mb4", mysql_collate="utf8mb4_unicode_ci",
 )
