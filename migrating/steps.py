@@ -162,10 +162,10 @@ class StepTracker:
             self.current = run
             try:
                 function(*args, **kwargs)
-            except MigrationFailed as exc:
+            except MigrationFailed:
                 self.current = None
                 self._rollback(run)
-                raise exc
+                raise
             except Exception as exc:
                 self.current = None
                 self._rollback(run)
