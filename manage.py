@@ -9,6 +9,7 @@ from cli.commands import InitMigrations
 from cli.errors import one_line_errors
 from exts import db
 from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
+from schema_safety.commands import add_safety_commands
 
 
 def make_shell_context():
@@ -17,6 +18,7 @@ def make_shell_context():
 
 
 MigrateCommand.add_command("init", InitMigrations())
+add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade with data checks; check
 
 manager = Manager(app)
 manager.add_command("db", MigrateCommand)

@@ -5,6 +5,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from schema_safety import install_gate, review_autogenerate
+
 config = context.config
 
 # Keep the app's loggers alive: fileConfig would otherwise disable every logger that already
@@ -40,6 +42,8 @@ def run_migrations_online():
     """Run migrations on a connection from the app's engine."""
 
     def process_revision_directives(context, revision, directives):
+        # Rename questions, the NOT NULL assistant and the list of destructive operations.
+        review_autogenerate(context, revision, directives)
         # An autogenerate that finds nothing writes no empty script.
         if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
@@ -55,6 +59,8 @@ def run_migrations_online():
             **migrate_config.configure_args,
         )
         with context.begin_transaction():
+            # Checks pending revisions against the live data before their first DDL.
+            install_gate(context)
             context.run_migrations()
 
 

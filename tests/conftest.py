@@ -17,7 +17,8 @@ from tests.backends import BACKENDS, Database, mariadb_available
 ROOT = Path(__file__).resolve().parents[1]
 # What a user's checkout holds that the app needs at run time.
 PROJECT_ITEMS = ["manage.py", "app.py", "exts.py", "models.py", "setting.py", "compat.py",
-                 "migrations", "blueprints", "cli", "templates", "static"]
+                 "migrations", "blueprints", "cli", "templates", "static",
+                 "schema_safety"]
 # Variables of the developer's shell that would leak into the app under test.
 APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG"]
 
