@@ -57,6 +57,10 @@ def _plural(count, word):
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _rows_hold(count):
+    return f"{_plural(count, 'row')} {'holds' if count == 1 else 'hold'}"
+
+
 def _step_label(step):
     revision = step.revision
     doc = f" ({revision.doc})" if revision.doc else ""
@@ -87,6 +91,7 @@ class Finding:
     count: int
     truncate: tuple | None = None  # (table, column, length) as named when its step starts
     fix: str = ""  # how to fix the data, for the kinds --allow-data-loss does not cover
+    destroys: str = ""  # what --allow-data-loss destroys, for the kinds it covers
 
     @property
     def accepted_by_flag(self):
@@ -101,42 +106,46 @@ class LiveData:
         self.dialect = connection.dialect
         self.inspector = sa.inspect(connection)
 
-    def _table(self, name, *columns):
-        return sa.table(name, *(sa.column(c) for c in columns))
+    def _source(self, table, *columns):
+        """*table* with *columns*, and its primary key when that is one column."""
+        try:
+            keys = self.inspector.get_pk_constraint(table)["constrained_columns"]
+        except sa.exc.NoSuchTableError:
+            keys = []
+        key = keys[0] if len(keys) == 1 else None
+        names = list(dict.fromkeys([*columns, *([key] if key else [])]))
+        source = sa.table(table, *(sa.column(name) for name in names))
+        source.key_name = key
+        return source
 
     def _scalar(self, query):
         return self.connection.execute(query).scalar() or 0
 
-    def _ids(self, table, condition):
+    def _ids(self, source, condition):
         """Up to SAMPLE primary key values of the rows matching *condition*, as text."""
-        try:
-            keys = self.inspector.get_pk_constraint(table)["constrained_columns"]
-        except sa.exc.NoSuchTableError:
-            return ""
-        if len(keys) != 1:
-            return ""
-        key = sa.column(keys[0])
+        if source.key_name is None:
+            return "rows"
+        key = source.c[source.key_name]
         rows = self.connection.execute(
-            sa.select(key).select_from(sa.table(table, key)).where(condition)
-            .order_by(key).limit(SAMPLE + 1)
+            sa.select(key).select_from(source).where(condition).order_by(key).limit(SAMPLE + 1)
         ).scalars().all()
         shown = ", ".join(str(value) for value in rows[:SAMPLE])
         more = ", ..." if len(rows) > SAMPLE else ""
-        return f"{keys[0]} {shown}{more}"
+        return f"{source.key_name} {shown}{more}"
 
     def row_count(self, table):
-        return self._scalar(sa.select(sa.func.count()).select_from(self._table(table)))
+        return self._scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
 
     def non_null_count(self, table, column):
-        col = sa.column(column)
-        return self._scalar(sa.select(sa.func.count()).select_from(sa.table(table, col))
-                            .where(col.is_not(None)))
+        source = self._source(table, column)
+        return self._scalar(sa.select(sa.func.count()).select_from(source)
+                            .where(source.c[column].is_not(None)))
 
     def nulls(self, table, column):
-        col = sa.column(column)
-        count = self._scalar(sa.select(sa.func.count()).select_from(sa.table(table, col))
-                             .where(col.is_(None)))
-        return count, (self._ids(table, col.is_(None)) if count else "")
+        source = self._source(table, column)
+        is_null = source.c[column].is_(None)
+        count = self._scalar(sa.select(sa.func.count()).select_from(source).where(is_null))
+        return count, (self._ids(source, is_null) if count else "")
 
     def char_length(self, column):
         # SQLite's length() counts characters; MySQL's counts bytes, char_length characters.
@@ -146,14 +155,14 @@ class LiveData:
 
     def longer_than(self, table, column, length):
         """(rows whose value is longer than *length*, the longest length, sample ids)."""
-        col = sa.column(column)
-        source = sa.table(table, col)
+        source = self._source(table, column)
+        col = source.c[column]
         too_long = self.char_length(col) > length
         count = self._scalar(sa.select(sa.func.count()).select_from(source).where(too_long))
         if not count:
             return 0, 0, ""
         longest = self._scalar(sa.select(sa.func.max(self.char_length(col))).select_from(source))
-        return count, longest, self._ids(table, too_long)
+        return count, longest, self._ids(source, too_long)
 
     def duplicates(self, table, columns):
         """(rows that share their values with another row, sample values)."""
@@ -225,8 +234,9 @@ class Plan:
                     names[(table.origin, column.origin)] = (table_name, column_name)
         return names
 
-    def _find(self, kind, index, label, text, count, truncate=None, fix=""):
-        self.findings.append(Finding(kind, index, f"{label}: {text}", count, truncate, fix))
+    def _find(self, kind, index, label, text, count, truncate=None, fix="", destroys=""):
+        self.findings.append(Finding(kind, index, f"{label}: {text}", count, truncate, fix,
+                                     f"{label}: {destroys}"))
 
     def _note(self, label, text):
         self.notes.append(f"{label}: {text}")
@@ -296,8 +306,10 @@ class Plan:
             return
         count = self.live.row_count(table.origin)
         if count:
+            rows = _plural(count, "row")
             self._find(DROP_TABLE, index, label,
-                       f"drops table {op.table_name}, which holds {_plural(count, 'row')}", count)
+                       f"drops table {op.table_name}, which holds {rows}", count,
+                       destroys=f"drops table {op.table_name} and its {rows}")
 
     def _add_column(self, op, index, label):
         table = self.tables.get(op.table_name)
@@ -345,7 +357,8 @@ class Plan:
             values = _plural(count, "value")
         if count:
             self._find(DROP_COLUMN, index, label,
-                       f"drops column {name}, which holds {values}", count)
+                       f"drops column {name}, which holds {values}", count,
+                       destroys=f"drops column {name} and its {values}")
 
     def _alter_column(self, op, index, label):
         table = self.tables.get(op.table_name)
@@ -362,9 +375,12 @@ class Plan:
                     new_type = type_name(op.modify_type, self.live.dialect)
                     self._find(
                         NARROW, index, label,
-                        f"narrows {name} to {new_type}, but {_plural(count, 'row')} hold "
-                        f"longer values (longest: {longest} characters; {ids})",
+                        f"narrows {name} to {new_type}, but {_rows_hold(count)} longer values "
+                        f"(longest: {longest} characters; {ids})",
                         count, truncate=(*start, length) if start else None,
+                        destroys=f"cuts {_plural(count, 'value')} of {name} to {length} "
+                                 f"characters, then narrows it to {new_type} "
+                                 f"(longest now: {longest} characters; {ids})",
                     )
             else:
                 self._note(label, f"narrowing of {name} not checked: a pending step changes "
@@ -378,8 +394,8 @@ class Plan:
                     count, ids = self.live.nulls(table.origin, column.origin)
                     if count:
                         self._find(NOT_NULL, index, label,
-                                   f"makes {name} NOT NULL, but {_plural(count, 'row')} "
-                                   f"hold NULL there ({ids})", count,
+                                   f"makes {name} NOT NULL, but {_rows_hold(count)} NULL "
+                                   f"there ({ids})", count,
                                    fix=f"fill in or delete the rows where {name} is NULL")
                 else:
                     self._note(label, f"NOT NULL on {name} not checked: a pending step "
@@ -406,7 +422,8 @@ class Plan:
         if count:
             self._find(UNIQUE, index, label,
                        f"adds {text} ({', '.join(names)}), but {_plural(count, 'row')} "
-                       f"share their values with another row (duplicated: {values})", count,
+                       f"{'shares its' if count == 1 else 'share their'} values with another "
+                       f"row (duplicated: {values})", count,
                        fix="change or delete the duplicated rows")
 
     # -- deciding -------------------------------------------------------------------------
@@ -425,11 +442,7 @@ class Plan:
 
         print(f"{self.direction} --allow-data-loss: destroying existing data:", file=out)
         for finding in losses:
-            print(f"  - {finding.text}", file=out)
-            if finding.kind == NARROW and finding.truncate:
-                table, column, length = finding.truncate
-                print(f"    (the longer values of {table}.{column} are cut to {length} "
-                      "characters first)", file=out)
+            print(f"  - {finding.destroys}", file=out)
         out.flush()
         self._prepare_truncations(losses)
 
