@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from alembic import context as environment
 from alembic.autogenerate import renderers
-from alembic.autogenerate.render import _repr_type
+from alembic.autogenerate.render import _alembic_autogenerate_prefix, _repr_type
 from alembic.operations import ops
 from alembic.script import write_hooks
 
@@ -109,6 +109,14 @@ def _render_fill(autogen_context, op):
         f"op.execute(table.update().where(table.c[{column!r}].is_(None))"
         f".values({{{column!r}: {_render_value(op.value, autogen_context)}}}))"
     )
+
+
+@renderers.dispatch_for(ops.RenameTableOp)
+def _render_rename_table(autogen_context, op):
+    # Alembic can run rename_table but has no autogenerate renderer for it.
+    schema = f", schema={op.schema!r}" if op.schema else ""
+    return (f"{_alembic_autogenerate_prefix(autogen_context)}rename_table("
+            f"{op.table_name!r}, {op.new_table_name!r}{schema})")
 
 
 def parse_value(text, column, table_name):
@@ -297,6 +305,8 @@ class Review:
                 changes_type = self.context.impl.compare_type(before, after)
                 _rename_column(modify, old, new, before, after, changes_type)
                 _rename_column(downgrade_tables[table], new, old, after, before, changes_type)
+                _split_index_creation(self.script.upgrade_ops, modify)
+                _split_index_creation(self.script.downgrade_ops, downgrade_tables[table])
                 self.written.append(f"renames column {table}.{old} to {new} "
                                     "(its values are kept)")
 
@@ -483,6 +493,20 @@ def _rename_column(modify, old, new, before, after, changes_type):
     # The rename takes the first of the two places, before any index on the new name.
     modify.ops[positions[0]] = alter
     del modify.ops[positions[1]]
+
+
+def _split_index_creation(container, modify):
+    """Move index and constraint creation out of a batch that renames a column, into a batch
+    of their own right after it: on SQLite, one batch cannot rename a column and index it
+    under the new name (alembic issue #1034)."""
+    later = [op for op in modify.ops if isinstance(op, (ops.CreateIndexOp, ops.AddConstraintOp))]
+    if not later:
+        return
+    modify.ops[:] = [op for op in modify.ops if op not in later]
+    if any(isinstance(op, ops.ModifyTableOps) and op.ops == later for op in container.ops):
+        return
+    at = container.ops.index(modify) + 1
+    container.ops.insert(at, ops.ModifyTableOps(modify.table_name, later, schema=modify.schema))
 
 
 def _rename_table(upgrade_ops, old, new):

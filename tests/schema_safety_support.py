@@ -109,10 +109,10 @@ def new_scripts(project, before):
     return [(versions / name).read_text() for name in sorted(set(project.versions()) - set(before))]
 
 
-def terminal(project, *args, env=None):
-    """manage.py *args* on a pseudo-terminal."""
-    return Terminal([sys.executable, "manage.py", *args], cwd=project.root,
-                    env=project.env(**(env or {})))
+def terminal(project, *args, flask=False):
+    """manage.py *args* (``flask --app app`` *args* with *flask*) on a pseudo-terminal."""
+    command = ["-m", "flask", "--app", "app"] if flask else ["manage.py"]
+    return Terminal([sys.executable, *command, *args], cwd=project.root, env=project.env())
 
 
 def flask(project, *args, **kwargs):
