@@ -295,7 +295,7 @@ class Review:
                         if name not in explicit.values() and before is not None
                         and _same_column(self.context, before, add.column)
                     ]
-                    new = self._decide_column(table, old, before, candidates)
+                    new = self._decide_column(table, old, [adds[n].column for n in candidates])
                 if new is None:
                     continue
                 after = adds.pop(new).column
@@ -310,8 +310,9 @@ class Review:
                 self.written.append(f"renames column {table}.{old} to {new} "
                                     "(its values are kept)")
 
-    def _decide_column(self, table, old, before, candidates):
-        for new in candidates:
+    def _decide_column(self, table, old, candidates):
+        for after in candidates:
+            new = after.name
             if self.ask:
                 if ask_yes_no(f"Did you rename {table}.{old} to {table}.{new}?"):
                     return new
@@ -319,8 +320,8 @@ class Review:
                 self.unconfirmed.append(Likely(
                     f"{table}.{old}:{new}",
                     f"{table}.{old} -> {table}.{new} (same type "
-                    f"{type_name(before.type, self.dialect)}, "
-                    f"{'NULL' if before.nullable else 'NOT NULL'}): the script drops "
+                    f"{type_name(after.type, self.dialect)}, "
+                    f"{'NULL' if after.nullable else 'NOT NULL'}): the script drops "
                     f"{table}.{old} and every value in it",
                     table, new,
                 ))
