@@ -343,6 +343,13 @@ class Review:
                 if (column.nullable is not False or column.server_default is not None
                         or column.primary_key or column.computed is not None):
                     continue
+                if column.unique or _unique_in(modify, column.name):
+                    raise SafetyError(
+                        f"{modify.table_name}.{column.name} is added as NOT NULL and unique "
+                        "without a server default: one value for every existing row would "
+                        "repeat it. Add it with nullable=True first, give the rows distinct "
+                        "values, then make it NOT NULL in a later migration. No script was "
+                        "written.")
                 value = self._value_for(modify.table_name, column)
                 if value is None:
                     missing.append((modify.table_name, column))
@@ -467,6 +474,16 @@ class Review:
             for value in renames:
                 words += ["-x", f"rename={value}"]
         return " ".join(shlex.quote(word) for word in words)
+
+
+def _unique_in(modify, name):
+    """True when *modify* adds a unique index or constraint on column *name* alone."""
+    for op in modify.ops:
+        unique = isinstance(op, ops.CreateUniqueConstraintOp) or (
+            isinstance(op, ops.CreateIndexOp) and op.unique)
+        if unique and [getattr(c, "name", c) for c in op.columns] == [name]:
+            return True
+    return False
 
 
 def _column_ops(modify, kind):

@@ -273,17 +273,28 @@ class Plan:
             self._unique(op, "unique constraint", op.constraint_name, index, label)
 
     def _executed(self, statement):
-        table = self.tables.get(written_table(statement))
-        if isinstance(statement, sa.sql.Update) and table is not None:
-            # The NOT NULL assistant's fill: UPDATE t SET c = <value> [WHERE c IS NULL].
-            params = statement.compile().params
-            where = statement.whereclause
-            for name, column in table.columns.items():
-                if column.values in (NULL, UNKNOWN) and params.get(name) is not None and (
-                    where is None or str(where) == f"{name} IS NULL"
-                ):
-                    column.values = FILLED
-        self._data_changed(written_table(statement))
+        table_name = written_table(statement)
+        table = self.tables.get(table_name)
+        values = getattr(statement, "_values", None)
+        if not (isinstance(statement, sa.sql.Update) and table is not None and values):
+            self._data_changed(table_name)
+            return
+        # An UPDATE the gate can read changes only the columns it sets: the rows, and the
+        # other columns' values, are still as the database says.
+        where = statement.whereclause
+        for key, value in values.items():
+            name = key if isinstance(key, str) else getattr(key, "key", None)
+            column = table.columns.get(name)
+            if column is None:
+                continue
+            sets_a_value = not (value is None or isinstance(value, sa.sql.elements.Null) or (
+                isinstance(value, sa.sql.elements.BindParameter) and value.value is None))
+            # UPDATE t SET c = <value> [WHERE c IS NULL] leaves no NULL in c: the NOT NULL
+            # assistant's fill, or a script fixing NULLs before making a column NOT NULL.
+            if sets_a_value and (where is None or _is_null_test(where, name)):
+                column.values = FILLED
+            else:
+                column.values = UNKNOWN
 
     def _data_changed(self, table_name):
         targets = [self.tables[table_name]] if table_name in self.tables else (
@@ -389,6 +400,9 @@ class Plan:
             if column.values == NULL:
                 self._no_value_for_existing_rows(table, op.table_name, op.column_name, index,
                                                  label, f"makes {name} NOT NULL")
+            elif column.values == UNKNOWN:
+                self._note(label, f"NOT NULL on {name} not checked: a pending step changes "
+                                  "its values first")
             elif column.values == LIVE and table.rows != EMPTY:
                 if self._queryable(table):
                     count, ids = self.live.nulls(table.origin, column.origin)
@@ -472,6 +486,14 @@ class Plan:
         for index, cuts in by_step.items():
             step = self.steps[index]
             step.migration_fn = _truncating(step.migration_fn, self.live, cuts)
+
+
+def _is_null_test(where, name):
+    """True when *where* is ``<name> IS NULL`` (qualified by its table or not)."""
+    return (isinstance(where, sa.sql.elements.BinaryExpression)
+            and where.operator is sa.sql.operators.is_
+            and isinstance(where.right, sa.sql.elements.Null)
+            and getattr(where.left, "name", None) == name)
 
 
 def _truncating(migration_fn, live, cuts):

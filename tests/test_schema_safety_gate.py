@@ -176,8 +176,39 @@ def test_a_revision_that_fills_before_not_null_passes(project):
             batch_op.alter_column('score', existing_type=sa.Integer(), nullable=False)
     """)
     result = project.manage("db", "upgrade")
-    assert "refused" not in result.stderr
+    assert "refused" not in result.stderr and "Note:" not in result.stderr
     assert column_values(project, "answer", "score") == [1]
+
+
+def test_a_fill_in_an_earlier_revision_does_not_hide_a_later_drop(project):
+    seed(project)
+    add_revision(project, "f2", "add score filled", """
+        op.add_column('question', sa.Column('score', sa.Integer(), nullable=True))
+        table = sa.table('question', sa.column('score', sa.Integer()))
+        op.execute(table.update().values({'score': 1}))
+    """)
+    add_revision(project, "f3", "drop title", "op.drop_column('question', 'title')")
+    stderr = refused(project, "db", "upgrade")
+    assert "drops column question.title, which holds 3 non-null values" in stderr
+
+
+def test_sql_text_that_changes_a_table_turns_its_checks_into_notes(project):
+    """The gate cannot read arbitrary SQL: it says which checks it skipped, and lets the
+    database have the last word."""
+    seed(project)
+    add_revision(project, "v1", "add views", """
+        op.add_column('question', sa.Column('views', sa.Integer(), nullable=True))
+    """)
+    project.manage("db", "upgrade")
+    add_revision(project, "v2", "fix views then not null", """
+        op.execute("UPDATE question SET views = 0 WHERE views IS NULL")
+        with op.batch_alter_table('question') as batch_op:
+            batch_op.alter_column('views', existing_type=sa.Integer(), nullable=False)
+    """)
+    result = project.manage("db", "upgrade")
+    assert ("Note: upgrade to v2 (fix views then not null): NOT NULL on question.views not "
+            "checked: a pending step changes the table's data first") in result.stderr
+    assert column_values(project, "question", "views") == [0, 0, 0]
 
 
 def test_unique_index_over_duplicates_is_refused_even_with_allow_data_loss(project):

@@ -280,6 +280,19 @@ def test_without_a_terminal_a_not_null_column_needs_fill(project):
     assert column_values(project, "question", "views") == [3, 3, 3]
 
 
+def test_not_null_unique_column_is_refused_with_advice(project):
+    seed(project)
+    add_question_column(project, "    slug = db.Column(db.String(50), nullable=False, "
+                                 "unique=True)\n")
+    before = project.versions()
+    term = terminal(project, "db", "migrate", "-m", "add slug")
+    assert term.finish() == 1, term.output
+    assert ("question.slug is added as NOT NULL and unique without a server default: one value "
+            "for every existing row would repeat it.") in term.output
+    assert "empty to stop" not in term.output
+    assert project.versions() == before
+
+
 def test_no_input_asks_nothing_even_on_a_terminal(project):
     seed(project)
     add_question_column(project, VIEWS_NOT_NULL)
