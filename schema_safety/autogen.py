@@ -13,7 +13,7 @@ from alembic.autogenerate.render import _alembic_autogenerate_prefix, _repr_type
 from alembic.operations import ops
 from alembic.script import write_hooks
 
-from schema_safety.describe import DESTRUCTIVE, flatten, risk, type_name
+from schema_safety.describe import DESTRUCTIVE, flatten, risks, type_name
 from schema_safety.errors import SafetyError
 from schema_safety.options import Options
 from schema_safety.terminal import ask_value, ask_yes_no, interactive
@@ -436,11 +436,11 @@ class Review:
                                 ("downgrade", self.script.downgrade_ops)):
             lines = []
             for op in flatten(container):
-                found = risk(op, self.dialect)
-                if found is None or getattr(op, "_schema_safety_filled", False):
+                if getattr(op, "_schema_safety_filled", False):
                     continue
-                kind, text = found
-                lines.append(f"    - {text}" + ("" if kind == DESTRUCTIVE else " [check data]"))
+                for kind, text in risks(op, self.dialect):
+                    lines.append(f"    - {text}"
+                                 + ("" if kind == DESTRUCTIVE else " [check data]"))
             if lines:
                 sections.append(f"  {name}():")
                 sections.extend(lines)

@@ -123,35 +123,46 @@ def _columns_text(op):
     return ", ".join(names) if names is not None else "an expression"
 
 
-def risk(op, dialect=None):
-    """(DESTRUCTIVE or NEEDS_DATA, what can happen) for a risky *op*, else None."""
+def risks(op, dialect=None):
+    """(DESTRUCTIVE or NEEDS_DATA, what can happen) for each risk of *op*."""
+    found = []
     if isinstance(op, ops.DropTableOp):
-        return DESTRUCTIVE, f"drops table {op.table_name} and every row in it"
-    if isinstance(op, ops.DropColumnOp):
-        return DESTRUCTIVE, f"drops column {op.table_name}.{op.column_name} and its values"
-    if isinstance(op, ops.AlterColumnOp):
+        found.append((DESTRUCTIVE, f"drops table {op.table_name} and every row in it"))
+    elif isinstance(op, ops.DropColumnOp):
+        found.append((DESTRUCTIVE, f"drops column {op.table_name}.{op.column_name} and its "
+                                   "values"))
+    elif isinstance(op, ops.AlterColumnOp):
         name = f"{op.table_name}.{op.column_name}"
         if op.modify_type is not None:
             old, new = type_name(op.existing_type, dialect), type_name(op.modify_type, dialect)
             if is_narrowing(op.existing_type, op.modify_type):
-                return DESTRUCTIVE, (f"narrows {name} from {old} to {new}: longer values "
-                                     "would be cut (db upgrade refuses while any exist)")
-            return DESTRUCTIVE, (f"changes the type of {name} from {old} to {new}: "
-                                 "values that do not convert are lost or refused")
+                found.append((DESTRUCTIVE, f"narrows {name} from {old} to {new}: longer values "
+                                           "would be cut (refused while any exist)"))
+            elif not _both_strings(op.existing_type, op.modify_type):
+                found.append((DESTRUCTIVE, f"changes the type of {name} from {old} to {new}: "
+                                           "values that do not convert are lost or refused"))
         if op.modify_nullable is False:
-            return NEEDS_DATA, (f"makes {name} NOT NULL "
-                                "(db upgrade refuses while it holds NULLs)")
-    if isinstance(op, ops.AddColumnOp):
+            found.append((NEEDS_DATA, f"makes {name} NOT NULL "
+                                      "(refused while it holds NULLs)"))
+    elif isinstance(op, ops.AddColumnOp):
         column = op.column
         if column.nullable is False and column.server_default is None and not column.primary_key:
-            return NEEDS_DATA, (f"adds {op.table_name}.{column.name} NOT NULL without a "
-                                "server default (fails on a table with rows)")
-    if isinstance(op, ops.CreateIndexOp) and op.unique:
-        return NEEDS_DATA, (f"adds unique index {op.index_name} on {op.table_name} "
-                            f"({_columns_text(op)}) (db upgrade refuses while duplicates exist)")
-    if isinstance(op, ops.CreateUniqueConstraintOp):
-        return NEEDS_DATA, (f"adds unique constraint {op.constraint_name} on {op.table_name} "
-                            f"({_columns_text(op)}) (db upgrade refuses while duplicates exist)")
-    if isinstance(op, ops.ExecuteSQLOp):
-        return NEEDS_DATA, "runs SQL that can change data: read it before upgrading"
-    return None
+            found.append((NEEDS_DATA, f"adds {op.table_name}.{column.name} NOT NULL without a "
+                                      "server default (fails on a table with rows)"))
+    elif isinstance(op, ops.CreateIndexOp) and op.unique:
+        found.append((NEEDS_DATA, f"adds unique index {op.index_name} on {op.table_name} "
+                                  f"({_columns_text(op)}) (refused while duplicates "
+                                  "exist)"))
+    elif isinstance(op, ops.CreateUniqueConstraintOp):
+        found.append((NEEDS_DATA, f"adds unique constraint {op.constraint_name} on "
+                                  f"{op.table_name} ({_columns_text(op)}) (refused "
+                                  "while duplicates exist)"))
+    elif isinstance(op, ops.ExecuteSQLOp):
+        found.append((NEEDS_DATA, "runs SQL that can change data: read it before upgrading"))
+    return found
+
+
+def _both_strings(existing_type, new_type):
+    """True for a change within strings that is not narrowing (VARCHAR(20) -> TEXT)."""
+    types = [t() if isinstance(t, type) else t for t in (existing_type, new_type)]
+    return all(isinstance(t, sa.String) and not isinstance(t, sa.Enum) for t in types)

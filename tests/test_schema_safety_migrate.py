@@ -111,6 +111,27 @@ def test_without_a_terminal_a_not_null_rename_is_refused_with_both_ways_out(proj
     assert column_values(project, "question", "headline") == TITLES
 
 
+def test_explicit_rename_can_change_the_type_too(project):
+    seed(project)
+    edit_models(project, TITLE, "    headline = db.Column(db.String(20), nullable=True)\n")
+    before = project.versions()
+    result = project.manage("db", "migrate", "-m", "shorter headline", "--rename",
+                            "question.title:headline")
+    assert ("upgrade():\n    - narrows question.title from VARCHAR(200) to VARCHAR(20)"
+            in result.stderr)
+    # Widening back in downgrade() destroys nothing, so it is not listed; NOT NULL is.
+    assert "  downgrade():\n    - makes question.headline NOT NULL" in result.stderr
+    assert "changes the type" not in result.stderr
+    (script,) = new_scripts(project, before)
+    assert "new_column_name='headline'" in script and "type_=sa.String(length=20)" in script
+
+    refused = project.manage("db", "upgrade", check=False)
+    assert refused.returncode == 1 and "1 row holds longer values" in refused.stderr
+    project.manage("db", "upgrade", "--allow-data-loss")
+    assert column_values(project, "question", "headline") == [
+        "Short one", LONG_TITLE[:20], "Why? 迁移 🚀"]
+
+
 def test_renaming_an_indexed_column_renames_its_index(project):
     seed(project)
     edit_models(project, CAPTCHA_EMAIL, CAPTCHA_EMAIL.replace("email =", "address ="))
@@ -317,7 +338,7 @@ def test_migrate_lists_every_destructive_operation(project):
     upgrade, downgrade = report.split("  downgrade():")
     assert "    - drops column answer.content and its values" in upgrade
     assert ("    - narrows question.title from VARCHAR(200) to VARCHAR(50): longer values "
-            "would be cut (db upgrade refuses while any exist)") in upgrade
+            "would be cut (refused while any exist)") in upgrade
     assert "    - adds unique constraint uq_user_username on user (username)" in upgrade
     assert "adds answer.content NOT NULL without a server default" in downgrade
 
