@@ -1,4 +1,4 @@
-"""db migrate's review of what autogenerate found: rename questions, the NOT NULL assistant, risks."""
+"""db migrate's review of autogenerate's findings: rename questions, NOT NULL assistant, risks."""
 import datetime
 import decimal
 import os

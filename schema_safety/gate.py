@@ -1,4 +1,4 @@
-"""The data-aware gate of db upgrade/downgrade: dry-run what is pending, check it against the data."""
+"""The data-aware gate of db upgrade/downgrade: dry-run pending revisions, check the data."""
 import sys
 from dataclasses import dataclass, field
 

@@ -1,4 +1,4 @@
-"""db migrate asks about renames and NOT NULL values on a terminal, and never guesses without one."""
+"""db migrate asks about renames and NOT NULL values on a terminal; without one it never guesses."""
 from tests.schema_safety_support import (
     LONG_TITLE, column_values, columns, edit_models, flask, index_names, new_scripts, seed,
     state, terminal,
@@ -286,7 +286,8 @@ def test_without_a_terminal_a_not_null_column_needs_fill(project):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert ("db migrate needs a value for the rows that already exist. No script was "
             "written.\n  - question.views (INTEGER) is added as NOT NULL without a server "
-            "default: the migration would fail on a question table that holds rows") in result.stderr
+            "default: the migration would fail on a question table that holds rows"
+            ) in result.stderr
     assert "--fill question.views=VALUE" in result.stderr
     assert project.versions() == before
 
@@ -327,7 +328,8 @@ def test_no_input_asks_nothing_even_on_a_terminal(project):
 
 def test_migrate_lists_every_destructive_operation(project):
     seed(project)
-    created = "    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)\n"
+    created = ("    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, "
+               "index=True)\n")
     edit_models(project, "    content = db.Column(db.Text, nullable=False)\n" + created
                 + "    question_id", created + "    question_id")
     edit_models(project, TITLE, "    title = db.Column(db.String(50), nullable=False)\n")
