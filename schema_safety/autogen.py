@@ -417,13 +417,13 @@ class Review:
                     rename = self.options.hint(f"--rename {likely.option}",
                                                f"-x rename={likely.option}")
                     lines.append(f"    if it is {likely.option.split(':')[0]} "
-                                 f"renamed, run again with {rename} (values are kept)")
+                                 f"renamed, run db migrate again with {rename} (values are kept)")
         example = " ".join(
             self.options.hint(f"--fill {table}.{column.name}=VALUE",
                               f"-x fill={table}.{column.name}=VALUE")
             for table, column in missing)
-        lines.append("Either run db migrate on a terminal and answer its question, or give the "
-                     f"value: {example}, or give the column a server_default=... (or "
+        lines.append("Either run db migrate on a terminal and answer its question, or run it "
+                     f"with the value: {example}, or give the column a server_default=... (or "
                      "nullable=True) in models.py.")
         return "\n".join(lines)
 

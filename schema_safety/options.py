@@ -1,5 +1,7 @@
 """What the user asked for on the command line, read from alembic's ``-x`` arguments."""
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 from schema_safety.errors import SafetyError
@@ -30,7 +32,10 @@ class Options:
     @classmethod
     def from_config(cls, config):
         cmd_opts = getattr(config, "cmd_opts", None)
-        options = cls(manage_py=bool(getattr(cmd_opts, "schema_safety_manage_py", False)))
+        # manage.py's own commands say so; Flask-Migrate's (db revision) run under manage.py too.
+        manage_py = (getattr(cmd_opts, "schema_safety_manage_py", False)
+                     or os.path.basename(sys.argv[0]) == "manage.py")
+        options = cls(manage_py=manage_py)
         for argument in getattr(cmd_opts, "x", None) or []:
             options.add(argument)
         return options

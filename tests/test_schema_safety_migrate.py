@@ -101,7 +101,7 @@ def test_without_a_terminal_a_not_null_rename_is_refused_with_both_ways_out(proj
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "No script was written." in result.stderr
-    assert ("if it is question.title renamed, run again with --rename "
+    assert ("if it is question.title renamed, run db migrate again with --rename "
             "question.title:headline (values are kept)") in result.stderr
     assert "--fill question.headline=VALUE" in result.stderr
     assert project.versions() == before
