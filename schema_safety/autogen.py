@@ -29,6 +29,7 @@ def review_autogenerate(context, revision, directives):
     """process_revision_directives hook: turn confirmed renames and NOT NULL columns into
     safe operations, and arrange for the written script's risks to be listed."""
     config = environment.config
+    _reports.clear()  # a report whose script was never written must not reach the next one
     revision_context = context.opts.get("revision_context")
     if (not directives or getattr(config.cmd_opts, CHECK_FLAG, False) or revision_context is None
             or not revision_context.command_args.get("autogenerate")):
@@ -390,8 +391,11 @@ class Review:
         if not self.ask:
             return None
         kind = type_name(column.type, self.dialect)
+        default = column.default
+        suggestion = (f" The model's default for new rows is {default.arg!r}."
+                      if default is not None and default.is_scalar else "")
         print(f"{table}.{column.name} is added as NOT NULL without a server default, so the "
-              f"rows {table} already holds need a value.", file=sys.stderr)
+              f"rows {table} already holds need a value.{suggestion}", file=sys.stderr)
         value = ask_value(
             f"Value for existing rows of {table}.{column.name} ({kind}); "
             "empty to stop: ",

@@ -380,8 +380,10 @@ def test_flask_db_migrate_takes_the_same_answers_as_x_arguments(project):
 
 def test_flask_db_migrate_asks_on_a_terminal(project):
     seed(project)
-    add_question_column(project, VIEWS_NOT_NULL)
+    add_question_column(project, "    views = db.Column(db.Integer, nullable=False, default=0)\n")
     term = terminal(project, "db", "migrate", "-m", "add views", flask=True)
+    term.expect("rows question already holds need a value. The model's default for new rows "
+                "is 0.")
     term.expect("empty to stop: ")
     term.send("4")
     assert term.finish() == 0, term.output
