@@ -11,6 +11,7 @@ from cli.recover import Recover
 from cli.serve import CheckedServer
 from exts import db
 from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
+from schema_safety.commands import add_safety_commands
 
 
 def make_shell_context():
@@ -20,6 +21,7 @@ def make_shell_context():
 
 MigrateCommand.add_command("init", InitMigrations())
 MigrateCommand.add_command("recover", Recover())
+add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade with data checks; check
 
 manager = Manager(app)
 manager.add_command("db", MigrateCommand)

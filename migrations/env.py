@@ -6,6 +6,7 @@ from alembic import context
 from flask import current_app
 
 from migrating import runner
+from schema_safety import install_gate, review_autogenerate
 
 config = context.config
 
@@ -42,6 +43,8 @@ def run_migrations_online():
     """Run migrations on a connection from the app's engine."""
 
     def process_revision_directives(context, revision, directives):
+        # Rename questions, the NOT NULL assistant and the list of destructive operations.
+        review_autogenerate(context, revision, directives)
         # An autogenerate that finds nothing writes no empty script.
         if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
@@ -58,6 +61,9 @@ def run_migrations_online():
             **runner.configure_args(connection),
             **migrate_config.configure_args,
         )
+        # Checks pending revisions against the live data before their first DDL; the check
+        # runs when run_migrations asks for its steps, so inside the lock taken below.
+        install_gate(context)
         # upgrade, downgrade and stamp take a database-wide lock, and a revision that fails
         # half-way is reported with how to recover (migrating/runner.py).
         runner.run_migrations(context, current_app.config["MIGRATION_LOCK_TIMEOUT"])

@@ -1,0 +1,550 @@
+"""db migrate's review of autogenerate's findings: rename questions, NOT NULL assistant, risks."""
+import datetime
+import decimal
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic import context as environment
+from alembic.autogenerate import renderers
+from alembic.autogenerate.render import _alembic_autogenerate_prefix, _repr_type
+from alembic.operations import ops
+from alembic.script import write_hooks
+
+from schema_safety.describe import DESTRUCTIVE, flatten, risks, type_name
+from schema_safety.errors import SafetyError
+from schema_safety.options import Options
+from schema_safety.terminal import ask_value, ask_yes_no, interactive
+
+CHECK_FLAG = "schema_safety_check"  # set on cmd_opts by db check: review nothing, ask nothing
+REPORT_HOOK = "schema_safety_review"
+
+# Reports waiting for alembic to write their script (see _print_report).
+_reports = []
+
+
+def review_autogenerate(context, revision, directives):
+    """process_revision_directives hook: turn confirmed renames and NOT NULL columns into
+    safe operations, and arrange for the written script's risks to be listed."""
+    config = environment.config
+    _reports.clear()  # a report whose script was never written must not reach the next one
+    revision_context = context.opts.get("revision_context")
+    if (not directives or getattr(config.cmd_opts, CHECK_FLAG, False) or revision_context is None
+            or not revision_context.command_args.get("autogenerate")):
+        return
+    script = directives[0]
+    if script.upgrade_ops is None or script.upgrade_ops.is_empty():
+        return
+    review = Review(context, script, Options.from_config(config))
+    review.tables()
+    review.columns()
+    review.not_null_columns()
+    report = review.report()
+    if report:
+        _reports.append(report)
+        hooks = list(environment.script.hooks)
+        if not any(hook.get("_hook_name") == REPORT_HOOK for hook in hooks):
+            hooks.append({"_hook_name": REPORT_HOOK, "type": REPORT_HOOK})
+        environment.script.hooks = hooks
+
+
+@write_hooks.register(REPORT_HOOK)
+def _print_report(path, options):
+    if not _reports:
+        return
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    sys.stdout.flush()
+    print(_reports.pop(0).replace("{path}", shown), file=sys.stderr)
+    sys.stderr.flush()
+
+
+class FillColumnOp(ops.MigrateOperation):
+    """Give every existing row a value for a column (rendered as an UPDATE in the script)."""
+
+    def __init__(self, table_name, column, value):
+        self.table_name = table_name
+        self.column = column
+        self.value = value
+
+    def to_diff_tuple(self):
+        return ("fill_column", self.table_name, self.column.name, self.value)
+
+
+class _SQLValue:
+    """A value computed by the database when the migration runs (CURRENT_TIMESTAMP...)."""
+
+    def __init__(self, code, text):
+        self.code = code
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+NOW = _SQLValue("sa.func.current_timestamp()", "the time of the upgrade")
+TODAY = _SQLValue("sa.func.current_date()", "the date of the upgrade")
+
+
+def _render_value(value, autogen_context):
+    if isinstance(value, _SQLValue):
+        return value.code
+    if isinstance(value, decimal.Decimal):
+        autogen_context.imports.add("from decimal import Decimal")
+        return repr(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        autogen_context.imports.add("import datetime")
+        return f"datetime.{value!r}"
+    return repr(value)
+
+
+@renderers.dispatch_for(FillColumnOp)
+def _render_fill(autogen_context, op):
+    table, column = op.table_name, op.column.name
+    return (
+        f"# Rows that exist before this migration get {_render_value(op.value, autogen_context)}"
+        f" in {column} (answered at db migrate).\n"
+        f"table = sa.table({table!r}, sa.column({column!r}, "
+        f"{_repr_type(op.column.type, autogen_context)}))\n"
+        f"op.execute(table.update().where(table.c[{column!r}].is_(None))"
+        f".values({{{column!r}: {_render_value(op.value, autogen_context)}}}))"
+    )
+
+
+@renderers.dispatch_for(ops.RenameTableOp)
+def _render_rename_table(autogen_context, op):
+    # Alembic can run rename_table but has no autogenerate renderer for it.
+    schema = f", schema={op.schema!r}" if op.schema else ""
+    return (f"{_alembic_autogenerate_prefix(autogen_context)}rename_table("
+            f"{op.table_name!r}, {op.new_table_name!r}{schema})")
+
+
+def parse_value(text, column, table_name):
+    """The Python value of *text* typed for existing rows of *column*; ValueError if unfit."""
+    type_ = column.type
+    name = f"{table_name}.{column.name}"
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        python_type = None
+    text = text.strip() if python_type is not str else text
+    if isinstance(type_, sa.Boolean) or python_type is bool:
+        lowered = text.lower()
+        if lowered in ("y", "yes", "true", "1"):
+            return True
+        if lowered in ("n", "no", "false", "0"):
+            return False
+        raise ValueError(f"{name} is a boolean: enter yes or no (or true/false, 1/0)")
+    if python_type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{name} is an integer: enter a whole number such as 0") from None
+    if python_type is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{name} is a number: enter one such as 0 or 1.5") from None
+    if python_type is decimal.Decimal:
+        try:
+            return decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{name} is a number: enter one such as 0 or 1.50") from None
+    if python_type is datetime.datetime:
+        if text.lower() == "now":
+            return NOW
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{name} is a date and time: enter 'now' or one such as "
+                             "2026-01-31 12:00:00") from None
+    if python_type is datetime.date:
+        if text.lower() == "today":
+            return TODAY
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{name} is a date: enter 'today' or one such as "
+                             "2026-01-31") from None
+    if python_type is str:
+        length = getattr(type_, "length", None)
+        if length is not None and len(text) > length:
+            raise ValueError(f"{name} holds at most {length} characters; "
+                             f"that value has {len(text)}")
+        return text
+    return text
+
+
+@dataclass
+class Likely:
+    """A likely rename nobody confirmed: written as drop + add, reported afterwards."""
+
+    option: str  # what --rename takes to accept it
+    text: str
+    table: str  # the added table, or the column's table
+    column: str | None  # the added column; None for a table
+
+
+def _same_column(context, before, after):
+    """True when *after* has the type and nullability of *before* (a reflected column)."""
+    return (before.nullable == after.nullable
+            and not context.impl.compare_type(before, after))
+
+
+class Review:
+    """The decisions db migrate takes about one autogenerated script, and its report."""
+
+    def __init__(self, context, script, options):
+        self.context = context
+        self.script = script
+        self.options = options
+        self.ask = interactive(options)
+        self.dialect = context.dialect
+        self.unconfirmed = []  # (option value, description) of likely renames left as drop+add
+        self.written = []  # what the review turned into safe operations
+
+    # -- renamed tables -------------------------------------------------------------------
+
+    def tables(self):
+        upgrade = self.script.upgrade_ops
+        added = {op.table_name: op for op in upgrade.ops if isinstance(op, ops.CreateTableOp)}
+        removed = {op.table_name: op for op in upgrade.ops if isinstance(op, ops.DropTableOp)}
+
+        for old, new in self.options.table_renames.items():
+            if old not in removed or new not in added:
+                raise SafetyError(
+                    f"--rename {old}:{new}: autogenerate found no removed table {old!r} and "
+                    f"added table {new!r} (removed: {', '.join(removed) or 'none'}; added: "
+                    f"{', '.join(added) or 'none'}). No script was written."
+                )
+            if not self._same_table(removed[old], added[new]):
+                raise SafetyError(
+                    f"--rename {old}:{new}: the tables' columns differ. Rename the table in "
+                    "one migration and change its columns in the next. No script was written."
+                )
+
+        for old, drop in list(removed.items()):
+            if old in self.options.table_renames:
+                new = self.options.table_renames[old]
+            else:
+                candidates = [new for new, create in added.items()
+                              if new not in self.options.table_renames.values()
+                              and self._same_table(drop, create)]
+                new = self._decide_table(old, candidates)
+            if new is None:
+                continue
+            del added[new]
+            _rename_table(self.script.upgrade_ops, old, new)
+            _rename_table(self.script.downgrade_ops, new, old)
+            self.written.append(f"renames table {old} to {new} (its rows are kept)")
+
+    def _decide_table(self, old, candidates):
+        for new in candidates:
+            if self.ask:
+                if ask_yes_no(f"Did you rename table {old} to {new}?"):
+                    return new
+            else:
+                self.unconfirmed.append(Likely(
+                    f"{old}:{new}",
+                    f"table {old} -> {new} (same columns): the script drops table {old} "
+                    "and every row in it",
+                    new, None,
+                ))
+        return None
+
+    def _same_table(self, drop, create):
+        if drop._reverse is None:
+            return False
+        before = {c.name: c for c in drop._reverse.columns if isinstance(c, sa.Column)}
+        after = {c.name: c for c in create.columns if isinstance(c, sa.Column)}
+        return before.keys() == after.keys() and all(
+            _same_column(self.context, before[name], after[name]) for name in before)
+
+    # -- renamed columns ------------------------------------------------------------------
+
+    def columns(self):
+        upgrade_tables = {op.table_name: op for op in self.script.upgrade_ops.ops
+                          if isinstance(op, ops.ModifyTableOps)}
+        downgrade_tables = {op.table_name: op for op in self.script.downgrade_ops.ops
+                            if isinstance(op, ops.ModifyTableOps)}
+
+        for (table, old), new in self.options.column_renames.items():
+            modify = upgrade_tables.get(table)
+            drops = _column_ops(modify, ops.DropColumnOp)
+            adds = _column_ops(modify, ops.AddColumnOp)
+            if old not in drops or new not in adds:
+                raise SafetyError(
+                    f"--rename {table}.{old}:{new}: autogenerate found no removed column "
+                    f"{table}.{old} and added column {table}.{new} (removed: "
+                    f"{', '.join(drops) or 'none'}; added: {', '.join(adds) or 'none'}). "
+                    "No script was written."
+                )
+
+        for table, modify in upgrade_tables.items():
+            drops = _column_ops(modify, ops.DropColumnOp)
+            adds = _column_ops(modify, ops.AddColumnOp)
+            explicit = {old: new for (t, old), new in self.options.column_renames.items()
+                        if t == table}
+            for old, drop in drops.items():
+                before = drop.to_column() if drop._reverse is not None else None
+                if old in explicit:
+                    new = explicit[old]
+                else:
+                    candidates = [
+                        name for name, add in adds.items()
+                        if name not in explicit.values() and before is not None
+                        and _same_column(self.context, before, add.column)
+                    ]
+                    new = self._decide_column(table, old, [adds[n].column for n in candidates])
+                if new is None:
+                    continue
+                after = adds.pop(new).column
+                if before is None:
+                    raise SafetyError(f"--rename {table}.{old}:{new}: the database did not "
+                                      f"describe {table}.{old}. No script was written.")
+                changes_type = self.context.impl.compare_type(before, after)
+                _rename_column(modify, old, new, before, after, changes_type)
+                _rename_column(downgrade_tables[table], new, old, after, before, changes_type)
+                _split_index_creation(self.script.upgrade_ops, modify)
+                _split_index_creation(self.script.downgrade_ops, downgrade_tables[table])
+                self.written.append(f"renames column {table}.{old} to {new} "
+                                    "(its values are kept)")
+
+    def _decide_column(self, table, old, candidates):
+        for after in candidates:
+            new = after.name
+            if self.ask:
+                if ask_yes_no(f"Did you rename {table}.{old} to {table}.{new}?"):
+                    return new
+            else:
+                self.unconfirmed.append(Likely(
+                    f"{table}.{old}:{new}",
+                    f"{table}.{old} -> {table}.{new} (same type "
+                    f"{type_name(after.type, self.dialect)}, "
+                    f"{'NULL' if after.nullable else 'NOT NULL'}): the script drops "
+                    f"{table}.{old} and every value in it",
+                    table, new,
+                ))
+        return None
+
+    # -- NOT NULL columns added to existing tables ----------------------------------------
+
+    def not_null_columns(self):
+        upgrade = self.script.upgrade_ops
+        missing = []
+        for modify in list(upgrade.ops):
+            if not isinstance(modify, ops.ModifyTableOps):
+                continue
+            fills = []
+            for position, op in enumerate(modify.ops):
+                if not isinstance(op, ops.AddColumnOp):
+                    continue
+                column = op.column
+                if (column.nullable is not False or column.server_default is not None
+                        or column.primary_key or column.computed is not None):
+                    continue
+                if column.unique or _unique_in(modify, column.name):
+                    raise SafetyError(
+                        f"{modify.table_name}.{column.name} is added as NOT NULL and unique "
+                        "without a server default: one value for every existing row would "
+                        "repeat it. Add it with nullable=True first, give the rows distinct "
+                        "values, then make it NOT NULL in a later migration. No script was "
+                        "written.")
+                value = self._value_for(modify.table_name, column)
+                if value is None:
+                    missing.append((modify.table_name, column))
+                    continue
+                nullable = column._copy()
+                nullable.nullable = True
+                modify.ops[position] = ops.AddColumnOp(modify.table_name, nullable,
+                                                       schema=op.schema)
+                fills.append((column, value))
+                self.written.append(
+                    f"adds {modify.table_name}.{column.name}, fills existing rows with "
+                    f"{value!r}, then makes it NOT NULL")
+            if fills:
+                at = upgrade.ops.index(modify) + 1
+                alters = []
+                for column, value in fills:
+                    alter = ops.AlterColumnOp(
+                        modify.table_name, column.name, schema=modify.schema,
+                        existing_type=column.type, existing_nullable=True,
+                        modify_nullable=False,
+                    )
+                    alter._schema_safety_filled = True
+                    alters.append(alter)
+                upgrade.ops[at:at] = [FillColumnOp(modify.table_name, c, v) for c, v in fills]
+                upgrade.ops.insert(at + len(fills), ops.ModifyTableOps(
+                    modify.table_name, alters, schema=modify.schema))
+        if missing:
+            raise SafetyError(self._missing_values(missing))
+
+    def _value_for(self, table, column):
+        key = (table, column.name)
+        if key in self.options.fills:
+            try:
+                return parse_value(self.options.fills[key], column, table)
+            except ValueError as exc:
+                raise SafetyError(f"--fill {table}.{column.name}: {exc}. "
+                                  "No script was written.") from None
+        if not self.ask:
+            return None
+        kind = type_name(column.type, self.dialect)
+        default = column.default
+        suggestion = (f" The model's default for new rows is {default.arg!r}."
+                      if default is not None and default.is_scalar else "")
+        print(f"{table}.{column.name} is added as NOT NULL without a server default, so the "
+              f"rows {table} already holds need a value.{suggestion}", file=sys.stderr)
+        value = ask_value(
+            f"Value for existing rows of {table}.{column.name} ({kind}); "
+            "empty to stop: ",
+            lambda text: parse_value(text, column, table),
+        )
+        if value is None:
+            raise SafetyError(
+                f"stopped: no script was written. Give {table}.{column.name} a "
+                "server_default=... or nullable=True in the model, or run db migrate again "
+                "and enter a value for existing rows."
+            )
+        return value
+
+    def _missing_values(self, missing):
+        lines = ["db migrate needs a value for the rows that already exist. No script was "
+                 "written."]
+        for table, column in missing:
+            lines.append(f"  - {table}.{column.name} ({type_name(column.type, self.dialect)}) "
+                         f"is added as NOT NULL without a server default: the migration would "
+                         f"fail on a {table} table that holds rows")
+            for likely in self.unconfirmed:
+                if (likely.table, likely.column) == (table, column.name):
+                    rename = self.options.hint(f"--rename {likely.option}",
+                                               f"-x rename={likely.option}")
+                    lines.append(f"    if it is {likely.option.split(':')[0]} "
+                                 f"renamed, run db migrate again with {rename} (values are kept)")
+        example = " ".join(
+            self.options.hint(f"--fill {table}.{column.name}=VALUE",
+                              f"-x fill={table}.{column.name}=VALUE")
+            for table, column in missing)
+        lines.append("Either run db migrate on a terminal and answer its question, or run it "
+                     f"with the value: {example}, or give the column a server_default=... (or "
+                     "nullable=True) in models.py.")
+        return "\n".join(lines)
+
+    # -- the report -----------------------------------------------------------------------
+
+    def report(self):
+        """What db migrate prints once the script is written (``{path}`` stands for it)."""
+        sections = []
+        for name, container in (("upgrade", self.script.upgrade_ops),
+                                ("downgrade", self.script.downgrade_ops)):
+            lines = []
+            for op in flatten(container):
+                if getattr(op, "_schema_safety_filled", False):
+                    continue
+                for kind, text in risks(op, self.dialect):
+                    lines.append(f"    - {text}"
+                                 + ("" if kind == DESTRUCTIVE else " [check data]"))
+            if lines:
+                sections.append(f"  {name}():")
+                sections.extend(lines)
+        out = []
+        if self.written:
+            out.append("Written into {path} at your request:")
+            out.extend(f"    - {line}" for line in self.written)
+        if sections:
+            out.append("Destructive operations in {path} (read it before db upgrade):")
+            out.extend(sections)
+        if self.unconfirmed:
+            out.append("Likely renames, written as a drop and an add because no terminal "
+                       "could be asked:")
+            out.extend(f"    - {likely.text}" for likely in self.unconfirmed)
+            out.append(f"  If these are renames, delete {{path}} and run: {self._rerun()}")
+        return "\n".join(out)
+
+    def _rerun(self):
+        message = self.script.message
+        renames = [likely.option for likely in self.unconfirmed]
+        if self.options.manage_py:
+            words = ["python", "manage.py", "db", "migrate"]
+            if message:
+                words += ["-m", message]
+            for value in renames:
+                words += ["--rename", value]
+        else:
+            words = ["flask", "db", "migrate"]
+            if message:
+                words += ["-m", message]
+            for value in renames:
+                words += ["-x", f"rename={value}"]
+        return " ".join(shlex.quote(word) for word in words)
+
+
+def _unique_in(modify, name):
+    """True when *modify* adds a unique index or constraint on column *name* alone."""
+    for op in modify.ops:
+        unique = isinstance(op, ops.CreateUniqueConstraintOp) or (
+            isinstance(op, ops.CreateIndexOp) and op.unique)
+        if unique and [getattr(c, "name", c) for c in op.columns] == [name]:
+            return True
+    return False
+
+
+def _column_ops(modify, kind):
+    if modify is None:
+        return {}
+    return {op.column_name if kind is ops.DropColumnOp else op.column.name: op
+            for op in modify.ops if isinstance(op, kind)}
+
+
+def _rename_column(modify, old, new, before, after, changes_type):
+    """In *modify*, replace 'drop *old*' and 'add *new*' by one alter_column renaming it."""
+    positions = [i for i, op in enumerate(modify.ops)
+                 if (isinstance(op, ops.DropColumnOp) and op.column_name == old)
+                 or (isinstance(op, ops.AddColumnOp) and op.column.name == new)]
+    alter = ops.AlterColumnOp(
+        modify.table_name, old, schema=modify.schema,
+        existing_type=before.type,
+        existing_nullable=before.nullable,
+        existing_server_default=before.server_default if before.server_default is not None
+        else False,
+        modify_name=new,
+        modify_type=after.type if changes_type else None,
+        modify_nullable=after.nullable if after.nullable != before.nullable else None,
+    )
+    # The rename takes the first of the two places, before any index on the new name.
+    modify.ops[positions[0]] = alter
+    del modify.ops[positions[1]]
+
+
+def _split_index_creation(container, modify):
+    """Move index and constraint creation out of a batch that renames a column, into a batch
+    of their own right after it: on SQLite, one batch cannot rename a column and index it
+    under the new name (alembic issue #1034)."""
+    later = [op for op in modify.ops if isinstance(op, (ops.CreateIndexOp, ops.AddConstraintOp))]
+    if not later:
+        return
+    modify.ops[:] = [op for op in modify.ops if op not in later]
+    if any(isinstance(op, ops.ModifyTableOps) and op.ops == later for op in container.ops):
+        return
+    at = container.ops.index(modify) + 1
+    container.ops.insert(at, ops.ModifyTableOps(modify.table_name, later, schema=modify.schema))
+
+
+def _rename_table(upgrade_ops, old, new):
+    """In *upgrade_ops*, replace 'create *new*' and 'drop *old*' by one rename_table."""
+    items = upgrade_ops.ops
+    moved = []
+    for op in list(items):
+        if isinstance(op, ops.DropTableOp) and op.table_name == old:
+            items.remove(op)
+        elif isinstance(op, ops.ModifyTableOps) and op.table_name == old:
+            # Index drops of the old table: its indexes move with it under the new name.
+            items.remove(op)
+            op.table_name = new
+            for inner in op.ops:
+                inner.table_name = new
+            moved.append(op)
+    at = next(i for i, op in enumerate(items)
+              if isinstance(op, ops.CreateTableOp) and op.table_name == new)
+    items[at:at + 1] = [ops.RenameTableOp(old, new)] + moved
