@@ -113,6 +113,10 @@ def _sqlite_write_lock(connection, timeout):
                     f"{database}: another process is migrating or writing to it. Run the "
                     "command again when it has finished."
                 ) from None
+        # Holding the lock, wait for readers again: COMMIT needs them gone for a moment, and
+        # with no wait at all a web worker's read at that instant would fail the migration.
+        connection.exec_driver_sql(
+            f"PRAGMA busy_timeout = {max(int(saved_busy), int(timeout * 1000))}")
 
         def keep():
             if dbapi_connection.in_transaction:
