@@ -531,20 +531,51 @@ def _split_index_creation(container, modify):
     container.ops.insert(at, ops.ModifyTableOps(modify.table_name, later, schema=modify.schema))
 
 
-def _rename_table(upgrade_ops, old, new):
-    """In *upgrade_ops*, replace 'create *new*' and 'drop *old*' by one rename_table."""
-    items = upgrade_ops.ops
-    moved = []
+def _rename_table(container, old, new):
+    """In *container*, replace 'create *new*' and 'drop *old*' by one rename_table."""
+    items = container.ops
+    drops = []  # the old table's index drops: its indexes move with it, under the new name
     for op in list(items):
         if isinstance(op, ops.DropTableOp) and op.table_name == old:
             items.remove(op)
         elif isinstance(op, ops.ModifyTableOps) and op.table_name == old:
-            # Index drops of the old table: its indexes move with it under the new name.
             items.remove(op)
             op.table_name = new
             for inner in op.ops:
                 inner.table_name = new
-            moved.append(op)
+            drops.append(op)
     at = next(i for i, op in enumerate(items)
               if isinstance(op, ops.CreateTableOp) and op.table_name == new)
-    items[at:at + 1] = [ops.RenameTableOp(old, new)] + moved
+    rename = ops.RenameTableOp(old, new)
+    items[at] = rename
+    creates = [op for op in items if isinstance(op, ops.ModifyTableOps) and op.table_name == new]
+    # Foreign keys naming the new table can only be made once it has that name.
+    referencing = [op for op in items if isinstance(op, ops.ModifyTableOps) and any(
+        isinstance(inner, ops.CreateForeignKeyOp) and inner.referent_table == new
+        for inner in op.ops)]
+    for op in creates + referencing:
+        items.remove(op)
+    _keep_same_indexes(creates, drops)
+    # New indexes before dropping the old ones: MySQL refuses to drop an index that backs a
+    # foreign key until another index can.
+    moved = [op for op in creates + drops + referencing if op.ops]
+    at = items.index(rename) + 1
+    items[at:at] = moved
+
+
+def _keep_same_indexes(creates, drops):
+    """An index that keeps its name and columns is neither dropped nor made again."""
+    for drop_modify in drops:
+        for drop in list(drop_modify.ops):
+            if not isinstance(drop, ops.DropIndexOp):
+                continue
+            for create_modify in creates:
+                for create in list(create_modify.ops):
+                    if (isinstance(create, ops.CreateIndexOp)
+                            and create.index_name == drop.index_name):
+                        create_modify.ops.remove(create)
+                        drop_modify.ops.remove(drop)
+                        break
+                else:
+                    continue
+                break
