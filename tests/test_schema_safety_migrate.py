@@ -160,6 +160,26 @@ def test_renaming_an_indexed_column_renames_its_index(project):
         "ann@example.com", "bob@example.com"]
 
 
+def test_renaming_a_foreign_key_column(project):
+    seed(project)
+    old = '    question_id = db.Column(db.Integer, db.ForeignKey("question.id")'
+    edit_models(project, old, old.replace("db.Column(", 'db.Column("qid", '))
+    before = project.versions()
+    project.manage("db", "migrate", "-m", "qid", "--rename", "answer.question_id:qid")
+    (script,) = new_scripts(project, before)
+    assert "existing_type=sa.Integer()" in script and "mysql" not in script
+
+    project.manage("db", "upgrade")
+    assert column_values(project, "answer", "qid") == [2]
+    assert foreign_keys(project, "answer") == {("qid", "question"), ("author_id", "user")}
+    assert "ix_answer_qid" in index_names(project, "answer")
+    assert project.manage("db", "check").returncode == 0
+
+    project.manage("db", "downgrade")
+    assert column_values(project, "answer", "question_id") == [2]
+    assert foreign_keys(project, "answer") == {("question_id", "question"), ("author_id", "user")}
+
+
 def test_rename_option_that_matches_nothing_is_a_clear_error(project):
     seed(project)
     edit_models(project, TITLE, HEADLINE)
