@@ -304,8 +304,11 @@ class Review:
                     raise SafetyError(f"--rename {table}.{old}:{new}: the database did not "
                                       f"describe {table}.{old}. No script was written.")
                 changes_type = self.context.impl.compare_type(before, after)
-                _rename_column(modify, old, new, before, after, changes_type)
-                _rename_column(downgrade_tables[table], new, old, after, before, changes_type)
+                # The model's type renders portably (sa.Integer(), not mysql.INTEGER(11)).
+                same = None if changes_type else after.type
+                _rename_column(modify, old, new, before, after, changes_type, same)
+                _rename_column(downgrade_tables[table], new, old, after, before, changes_type,
+                               same)
                 _split_index_creation(self.script.upgrade_ops, modify)
                 _split_index_creation(self.script.downgrade_ops, downgrade_tables[table])
                 self.written.append(f"renames column {table}.{old} to {new} "
@@ -497,14 +500,14 @@ def _column_ops(modify, kind):
             for op in modify.ops if isinstance(op, kind)}
 
 
-def _rename_column(modify, old, new, before, after, changes_type):
+def _rename_column(modify, old, new, before, after, changes_type, same_type):
     """In *modify*, replace 'drop *old*' and 'add *new*' by one alter_column renaming it."""
     positions = [i for i, op in enumerate(modify.ops)
                  if (isinstance(op, ops.DropColumnOp) and op.column_name == old)
                  or (isinstance(op, ops.AddColumnOp) and op.column.name == new)]
     alter = ops.AlterColumnOp(
         modify.table_name, old, schema=modify.schema,
-        existing_type=before.type,
+        existing_type=same_type if same_type is not None else before.type,
         existing_nullable=before.nullable,
         existing_server_default=before.server_default if before.server_default is not None
         else False,
@@ -518,33 +521,70 @@ def _rename_column(modify, old, new, before, after, changes_type):
 
 
 def _split_index_creation(container, modify):
-    """Move index and constraint creation out of a batch that renames a column, into a batch
-    of their own right after it: on SQLite, one batch cannot rename a column and index it
-    under the new name (alembic issue #1034)."""
-    later = [op for op in modify.ops if isinstance(op, (ops.CreateIndexOp, ops.AddConstraintOp))]
-    if not later:
+    """Spread a batch that renames a column over three: rename (and drop the constraints
+    autogenerate replaces), create the new indexes and constraints, drop the old indexes.
+
+    On SQLite one batch cannot both rename a column and index it under the new name
+    (alembic issue #1034), and a new foreign key next to an old one on the same columns
+    confuses the next batch's reflection; on MySQL an index that backs a foreign key can
+    only be dropped once another index can take its place.
+    """
+    creates = [op for op in modify.ops
+               if isinstance(op, (ops.CreateIndexOp, ops.AddConstraintOp))]
+    drops = [op for op in modify.ops if isinstance(op, ops.DropIndexOp)]
+    if not creates and not drops:
         return
-    modify.ops[:] = [op for op in modify.ops if op not in later]
-    if any(isinstance(op, ops.ModifyTableOps) and op.ops == later for op in container.ops):
-        return
+    modify.ops[:] = [op for op in modify.ops if op not in creates and op not in drops]
     at = container.ops.index(modify) + 1
-    container.ops.insert(at, ops.ModifyTableOps(modify.table_name, later, schema=modify.schema))
+    container.ops[at:at] = [ops.ModifyTableOps(modify.table_name, batch, schema=modify.schema)
+                            for batch in (creates, drops) if batch]
 
 
-def _rename_table(upgrade_ops, old, new):
-    """In *upgrade_ops*, replace 'create *new*' and 'drop *old*' by one rename_table."""
-    items = upgrade_ops.ops
-    moved = []
+def _rename_table(container, old, new):
+    """In *container*, replace 'create *new*' and 'drop *old*' by one rename_table."""
+    items = container.ops
+    drops = []  # the old table's index drops: its indexes move with it, under the new name
     for op in list(items):
         if isinstance(op, ops.DropTableOp) and op.table_name == old:
             items.remove(op)
         elif isinstance(op, ops.ModifyTableOps) and op.table_name == old:
-            # Index drops of the old table: its indexes move with it under the new name.
             items.remove(op)
             op.table_name = new
             for inner in op.ops:
                 inner.table_name = new
-            moved.append(op)
+            drops.append(op)
     at = next(i for i, op in enumerate(items)
               if isinstance(op, ops.CreateTableOp) and op.table_name == new)
-    items[at:at + 1] = [ops.RenameTableOp(old, new)] + moved
+    rename = ops.RenameTableOp(old, new)
+    items[at] = rename
+    creates = [op for op in items if isinstance(op, ops.ModifyTableOps) and op.table_name == new]
+    # Foreign keys naming the new table can only be made once it has that name.
+    referencing = [op for op in items if isinstance(op, ops.ModifyTableOps) and any(
+        isinstance(inner, ops.CreateForeignKeyOp) and inner.referent_table == new
+        for inner in op.ops)]
+    for op in creates + referencing:
+        items.remove(op)
+    _keep_same_indexes(creates, drops)
+    # New indexes before dropping the old ones: MySQL refuses to drop an index that backs a
+    # foreign key until another index can.
+    moved = [op for op in creates + drops + referencing if op.ops]
+    at = items.index(rename) + 1
+    items[at:at] = moved
+
+
+def _keep_same_indexes(creates, drops):
+    """An index that keeps its name and columns is neither dropped nor made again."""
+    for drop_modify in drops:
+        for drop in list(drop_modify.ops):
+            if not isinstance(drop, ops.DropIndexOp):
+                continue
+            for create_modify in creates:
+                for create in list(create_modify.ops):
+                    if (isinstance(create, ops.CreateIndexOp)
+                            and create.index_name == drop.index_name):
+                        create_modify.ops.remove(create)
+                        drop_modify.ops.remove(drop)
+                        break
+                else:
+                    continue
+                break

@@ -1,4 +1,6 @@
 """db migrate asks about renames and NOT NULL values on a terminal; without one it never guesses."""
+import sqlalchemy as sa
+
 from tests.schema_safety_support import (
     LONG_TITLE, column_values, columns, edit_models, flask, index_names, new_scripts, seed,
     state, terminal,
@@ -10,6 +12,12 @@ TITLES = ["Short one", LONG_TITLE, "Why? 迁移 🚀"]
 CAPTCHA_TABLE = '    __tablename__ = "email_captcha"\n'
 CAPTCHA_EMAIL = "    email = db.Column(db.String(100), nullable=False, index=True)\n    captcha ="
 QUESTION_ID = '    __tablename__ = "question"\n\n    id = db.Column(db.Integer, primary_key=True)\n'
+
+
+def foreign_keys(project, table):
+    project.database.engine.dispose()
+    return {(fk["constrained_columns"][0], fk["referred_table"])
+            for fk in sa.inspect(project.database.engine).get_foreign_keys(table)}
 
 
 def add_question_column(project, line):
@@ -152,6 +160,26 @@ def test_renaming_an_indexed_column_renames_its_index(project):
         "ann@example.com", "bob@example.com"]
 
 
+def test_renaming_a_foreign_key_column(project):
+    seed(project)
+    old = '    question_id = db.Column(db.Integer, db.ForeignKey("question.id")'
+    edit_models(project, old, old.replace("db.Column(", 'db.Column("qid", '))
+    before = project.versions()
+    project.manage("db", "migrate", "-m", "qid", "--rename", "answer.question_id:qid")
+    (script,) = new_scripts(project, before)
+    assert "existing_type=sa.Integer()" in script and "mysql" not in script
+
+    project.manage("db", "upgrade")
+    assert column_values(project, "answer", "qid") == [2]
+    assert foreign_keys(project, "answer") == {("qid", "question"), ("author_id", "user")}
+    assert "ix_answer_qid" in index_names(project, "answer")
+    assert project.manage("db", "check").returncode == 0
+
+    project.manage("db", "downgrade")
+    assert column_values(project, "answer", "question_id") == [2]
+    assert foreign_keys(project, "answer") == {("question_id", "question"), ("author_id", "user")}
+
+
 def test_rename_option_that_matches_nothing_is_a_clear_error(project):
     seed(project)
     edit_models(project, TITLE, HEADLINE)
@@ -194,6 +222,29 @@ def test_rename_table_answered_yes_keeps_the_rows(project):
     project.manage("db", "downgrade")
     assert project.database.rows("email_captcha") == rows
     assert index_names(project, "email_captcha") == {"ix_email_captcha_email"}
+
+
+def test_renaming_a_table_that_foreign_keys_point_at(project):
+    """question has indexes backing a foreign key, and answer's foreign key points at it."""
+    seed(project)
+    edit_models(project, '    __tablename__ = "question"\n', '    __tablename__ = "questions"\n')
+    edit_models(project, 'db.ForeignKey("question.id")', 'db.ForeignKey("questions.id")')
+    project.manage("db", "migrate", "-m", "plural questions", "--rename", "question:questions")
+    questions, answers = project.database.rows("question"), project.database.rows("answer")
+
+    project.manage("db", "upgrade")
+    assert project.database.rows("questions") == questions
+    assert project.database.rows("answer") == answers
+    assert foreign_keys(project, "answer") == {("question_id", "questions"), ("author_id", "user")}
+    assert index_names(project, "questions") == {"ix_questions_author_id",
+                                                 "ix_questions_create_time"}
+    assert project.manage("db", "check").returncode == 0
+
+    project.manage("db", "downgrade")
+    assert project.database.rows("question") == questions
+    assert index_names(project, "question") == {"ix_question_author_id",
+                                                "ix_question_create_time"}
+    assert foreign_keys(project, "answer") == {("question_id", "question"), ("author_id", "user")}
 
 
 def test_rename_table_answered_no_writes_a_drop_that_upgrade_refuses(project):
