@@ -1,6 +1,8 @@
 """Extension objects, created unbound and initialised by app.create_app."""
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 # Named constraints: SQLite batch migrations and every later drop_constraint need names.
@@ -14,3 +16,5 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+csrf = CSRFProtect()
+mail = Mail()

@@ -8,12 +8,13 @@ from app import app
 from cli.commands import InitMigrations
 from cli.errors import one_line_errors
 from exts import db
-from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
+from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
 
 
 def make_shell_context():
     return dict(app=app, db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
-                QuestionModel=QuestionModel, AnswerModel=AnswerModel)
+                QuestionModel=QuestionModel, AnswerModel=AnswerModel,
+                LoginFailureModel=LoginFailureModel)
 
 
 MigrateCommand.add_command("init", InitMigrations())

@@ -14,6 +14,26 @@ class Config:
     # Relative SQLite paths live in instance/ (Flask-SQLAlchemy 3).
     SQLALCHEMY_DATABASE_URI = "sqlite:///app.db"
     QUESTIONS_PER_PAGE = 20
+    ANSWERS_PER_PAGE = 20
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # The largest legitimate post is a 10,000-character answer, percent-encoded: about 120 KiB.
+    MAX_CONTENT_LENGTH = 512 * 1024
+
+    # Flask-Mail's defaults would skip sending whenever TESTING is on; the tests read real mail.
+    MAIL_SUPPRESS_SEND = False
+    MAIL_DEBUG = False
+    MAIL_DEFAULT_SENDER = "Q&A <noreply@localhost>"
+    # True: write mail to the log instead of sending it (development without MAIL_SERVER).
+    MAIL_CONSOLE = False
+
+    CAPTCHA_TTL_SECONDS = 10 * 60
+    CAPTCHA_RESEND_SECONDS = 60
+    CAPTCHA_MAX_ATTEMPTS = 5
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_SECONDS = 10 * 60
 
     @classmethod
     def init_app(cls, app):
@@ -26,6 +46,12 @@ class DevelopmentConfig(Config):
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
 
+    @classmethod
+    def init_app(cls, app):
+        # A newcomer can register without a mail server: the code is printed in the log.
+        if not app.config.get("MAIL_SERVER"):
+            app.config["MAIL_CONSOLE"] = True
+
 
 class TestingConfig(Config):
     TESTING = True
@@ -34,6 +60,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
     @classmethod
     def init_app(cls, app):
         key = app.config.get("SECRET_KEY")
@@ -76,4 +105,30 @@ def from_environment(environ=os.environ):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = environ["SECRET_KEY"]
+    settings.update(mail_from_environment(environ))
     return settings
+
+
+MAIL_STRINGS = ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER")
+MAIL_FLAGS = ("MAIL_USE_TLS", "MAIL_USE_SSL")
+
+
+def mail_from_environment(environ=os.environ):
+    """The MAIL_* variables that are set, converted to what Flask-Mail expects."""
+    settings = {name: environ[name] for name in MAIL_STRINGS if environ.get(name)}
+    for name in MAIL_FLAGS:
+        value = environ.get(name, "").strip().lower()
+        if value:
+            if value not in BOOLEANS:
+                raise ConfigError(f"{name} must be true or false, not {environ[name]!r}")
+            settings[name] = BOOLEANS[value]
+    if environ.get("MAIL_PORT"):
+        try:
+            settings["MAIL_PORT"] = int(environ["MAIL_PORT"])
+        except ValueError:
+            raise ConfigError(f"MAIL_PORT must be a number, not {environ['MAIL_PORT']!r}") from None
+    return settings
+
+
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
+            "0": False, "false": False, "no": False, "off": False}

@@ -1,23 +1,130 @@
-"""Questions and answers: the question list."""
-from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import select
+"""Questions and answers: the list, asking, a question with its answers, answering, search."""
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, undefer
 
+from blueprints.auth import login_required
+from blueprints.forms import ID_MAX, AnswerForm, QuestionForm
 from exts import db
-from models import QuestionModel
+from models import AnswerModel, QuestionModel
 
 bp = Blueprint("qa", __name__)
+
+SEARCH_MAX = 100
+# Deeper pages are refused an OFFSET that SQLite cannot even represent.
+PAGE_MAX = 100_000
+
+
+class Page:
+    """One page of rows, found without a COUNT(*): one more row than shown tells if a next exists."""
+
+    def __init__(self, items, page, has_next):
+        self.items = items
+        self.page = page
+        self.has_prev = page > 1
+        self.has_next = has_next
+        self.prev_num = page - 1
+        self.next_num = page + 1
+
+
+def page_number():
+    page = request.args.get("page", 1, type=int)
+    return min(max(page, 1), PAGE_MAX)
+
+
+def paginate(query, per_page):
+    page = page_number()
+    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return Page(rows[:per_page], page, has_next=len(rows) > per_page)
+
+
+def question_list():
+    return (
+        select(QuestionModel)
+        .options(joinedload(QuestionModel.author, innerjoin=True),
+                 undefer(QuestionModel.answer_count))
+        .order_by(QuestionModel.create_time.desc(), QuestionModel.id.desc())
+    )
 
 
 @bp.route("/")
 def index():
-    page = request.args.get("page", 1, type=int)
-    query = (
-        select(QuestionModel)
-        .options(joinedload(QuestionModel.author), undefer(QuestionModel.answer_count))
-        .order_by(QuestionModel.create_time.desc(), QuestionModel.id.desc())
-    )
-    pagination = db.paginate(
-        query, page=page, per_page=current_app.config["QUESTIONS_PER_PAGE"], error_out=False
-    )
+    pagination = paginate(question_list(), current_app.config["QUESTIONS_PER_PAGE"])
     return render_template("index.html", pagination=pagination)
+
+
+@bp.route("/qa/public", methods=["GET", "POST"])
+@login_required
+def public_question():
+    form = QuestionForm()
+    if form.validate_on_submit():
+        question = QuestionModel(title=form.title.data, content=form.content.data, author=g.user)
+        db.session.add(question)
+        db.session.commit()
+        flash("Your question is posted.", "success")
+        return redirect(url_for("qa.qa_detail", qa_id=question.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("qa/public_question.html", form=form), status
+
+
+def render_detail(qa_id, form=None, status=200):
+    question = db.session.scalars(
+        select(QuestionModel)
+        .options(joinedload(QuestionModel.author, innerjoin=True),
+                 undefer(QuestionModel.answer_count))
+        .where(QuestionModel.id == qa_id)
+    ).first()
+    if question is None:
+        abort(404, description="There is no such question. It may never have existed.")
+    answers = paginate(
+        select(AnswerModel)
+        .options(joinedload(AnswerModel.author, innerjoin=True))
+        .where(AnswerModel.question_id == qa_id)
+        .order_by(AnswerModel.create_time.desc(), AnswerModel.id.desc()),
+        current_app.config["ANSWERS_PER_PAGE"],
+    )
+    if form is None and g.user is not None:
+        form = AnswerForm(question_id=qa_id)
+    return render_template("qa/detail.html", question=question, answers=answers,
+                           form=form), status
+
+
+@bp.route(f"/qa/detail/<int(max={ID_MAX}):qa_id>")
+def qa_detail(qa_id):
+    return render_detail(qa_id)
+
+
+@bp.route("/answer/public", methods=["POST"])
+@login_required
+def public_answer():
+    form = AnswerForm()
+    if not form.validate():
+        if "question_id" in form.errors:
+            abort(404, description="There is no such question to answer.")
+        return render_detail(form.question_id.data, form=form, status=400)
+    question_id = form.question_id.data
+    if db.session.get(QuestionModel, question_id) is None:
+        abort(404, description="There is no such question to answer.")
+    db.session.add(AnswerModel(content=form.content.data, question_id=question_id,
+                               author=g.user))
+    db.session.commit()
+    flash("Your answer is posted.", "success")
+    return redirect(url_for("qa.qa_detail", qa_id=question_id))
+
+
+@bp.route("/search")
+def search():
+    q = request.args.get("q", "").strip()
+    error = None
+    pagination = None
+    status = 200
+    if len(q) > SEARCH_MAX:
+        error = f"Search for at most {SEARCH_MAX} characters."
+        status = 400
+    elif q:
+        # autoescape: a % or _ typed by the user matches itself, not any text.
+        query = question_list().where(or_(QuestionModel.title.contains(q, autoescape=True),
+                                          QuestionModel.content.contains(q, autoescape=True)))
+        pagination = paginate(query, current_app.config["QUESTIONS_PER_PAGE"])
+    return render_template("search.html", q=q, pagination=pagination, error=error), status
