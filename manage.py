@@ -7,6 +7,7 @@ from flask_script import Manager, Server, Shell
 from app import app
 from cli.commands import InitMigrations
 from cli.errors import one_line_errors
+from cli.seed import Seed
 from exts import db
 from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
 
@@ -23,6 +24,7 @@ manager = Manager(app)
 manager.add_command("db", MigrateCommand)
 manager.add_command("runserver", Server(threaded=True))
 manager.add_command("shell", Shell(make_context=make_shell_context))
+manager.add_command("seed", Seed())
 
 if __name__ == "__main__":
     with one_line_errors():

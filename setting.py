@@ -15,6 +15,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = "sqlite:///app.db"
     QUESTIONS_PER_PAGE = 20
     ANSWERS_PER_PAGE = 20
+    # Pages kept per worker for anonymous visitors (0: off), and the longest any is reused.
+    PAGE_CACHE_SIZE = 512
+    PAGE_CACHE_SECONDS = 5
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -105,6 +108,11 @@ def from_environment(environ=os.environ):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = environ["SECRET_KEY"]
+    if environ.get("PAGE_CACHE_SIZE"):
+        try:
+            settings["PAGE_CACHE_SIZE"] = int(environ["PAGE_CACHE_SIZE"])
+        except ValueError:
+            raise ConfigError(f"PAGE_CACHE_SIZE must be a number, not {environ['PAGE_CACHE_SIZE']!r}") from None
     settings.update(mail_from_environment(environ))
     return settings
 

@@ -1,0 +1,78 @@
+"""Rendered pages for anonymous visitors, reused while the questions and answers are unchanged."""
+import functools
+import threading
+import time
+from collections import OrderedDict
+
+from flask import current_app, g, make_response, request, session
+from sqlalchemy import func, select
+
+from exts import db
+from models import AnswerModel, QuestionModel
+
+# Rows are only ever added (the site has no edit or delete), so the highest ids tell whether
+# anything a page shows has changed, in any worker process: two index lookups, one query.
+DATA_VERSION = select(
+    select(func.max(QuestionModel.id)).scalar_subquery(),
+    select(func.max(AnswerModel.id)).scalar_subquery(),
+)
+
+
+class PageCache:
+    """A small LRU of page bodies, each kept with the data version it was rendered from."""
+
+    def __init__(self):
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, version, now, ttl):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            entry_version, stored, body = entry
+            # The age limit covers what the version misses: on MySQL, two inserts can commit
+            # out of id order, so a page may lack a row whose id is below the maximum.
+            if entry_version != version or now - stored > ttl:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return body
+
+    def put(self, key, version, now, body, size):
+        with self._lock:
+            self._entries[key] = (version, now, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+def cached_for_anonymous(view):
+    """Serve *view* from the cache to visitors with an empty session (no login, no flash)."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        config = current_app.config
+        size = config.get("PAGE_CACHE_SIZE", 0)
+        if not size or g.user is not None or session:
+            return view(**kwargs)
+        cache = current_app.extensions.setdefault("page_cache", PageCache())
+        # Core, not the ORM: this runs on every anonymous request.
+        version = tuple(db.session.connection().execute(DATA_VERSION).one())
+        key = request.full_path
+        now = time.monotonic()
+        ttl = config["PAGE_CACHE_SECONDS"]
+        body = cache.get(key, version, now, ttl)
+        if body is not None:
+            return current_app.response_class(body, mimetype="text/html")
+        response = make_response(view(**kwargs))
+        # A page that wrote to the session (a CSRF token, a flash) belongs to one visitor.
+        if response.status_code == 200 and not session.modified:
+            cache.put(key, version, now, response.get_data(), size)
+        return response
+
+    return wrapped
