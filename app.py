@@ -58,12 +58,12 @@ def register_blueprints(app):
     app.register_blueprint(qa_bp)
 
 
-# Endpoints that always answer JSON, errors included (CSRF failures, 413), for their scripts.
-JSON_ENDPOINTS = {"auth.captcha_email"}
+# Addresses that always answer JSON, errors included (CSRF failures, 405, 413), for their scripts.
+JSON_PATHS = {"/auth/captcha/email"}
 
 
 def wants_json():
-    return request.endpoint in JSON_ENDPOINTS or request.accept_mimetypes.best == "application/json"
+    return request.path in JSON_PATHS or request.accept_mimetypes.best == "application/json"
 
 
 def register_errorhandlers(app):

@@ -137,11 +137,11 @@ def check_captcha(email, code):
     if captcha.attempts >= max_attempts:
         return "Too many wrong codes: ask for a new one."
     if not secrets.compare_digest(captcha.captcha, code):
+        left = max_attempts - captcha.attempts - 1
         # An UPDATE, not a read-modify-write, so that parallel workers cannot lose a try.
         db.session.execute(update(EmailCaptchaModel).where(EmailCaptchaModel.id == captcha.id)
                            .values(attempts=EmailCaptchaModel.attempts + 1))
         db.session.commit()
-        left = max_attempts - captcha.attempts - 1
         if left <= 0:
             return "Wrong code, and that was the last try: ask for a new one."
         return f"Wrong code: {left} {'try' if left == 1 else 'tries'} left."
