@@ -1,7 +1,7 @@
 """Rendered pages for anonymous visitors, reused while the questions and answers are unchanged."""
 import functools
 import threading
-import time
+from time import monotonic
 from collections import OrderedDict
 
 from flask import current_app, g, make_response, request, session
@@ -64,7 +64,7 @@ def cached_for_anonymous(view):
         # Core, not the ORM: this runs on every anonymous request.
         version = tuple(db.session.connection().execute(DATA_VERSION).one())
         key = request.full_path
-        now = time.monotonic()
+        now = monotonic()
         ttl = config["PAGE_CACHE_SECONDS"]
         body = cache.get(key, version, now, ttl)
         if body is not None:
