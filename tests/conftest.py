@@ -118,6 +118,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Ends the test's own transaction, which on MariaDB (REPEATABLE READ) would otherwise
+        # keep reading the snapshot taken before the request.
+        db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

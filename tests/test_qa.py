@@ -264,8 +264,8 @@ def test_pages_run_a_constant_number_of_queries(site, client, app, ann, logged_i
     app.config["PAGE_CACHE_SIZE"] = 0  # every request renders (the cache only lowers counts)
     counts = {}
     for size in (1, 20):
-        QuestionModel.query.delete()
         AnswerModel.query.delete()
+        QuestionModel.query.delete()
         db.session.commit()
         questions = add_questions(ann, size, answers_each=size, title="Needle {i}")
         target = questions[0].id
