@@ -88,6 +88,9 @@ def captcha_email():
 
     code = f"{secrets.randbelow(10**6):06d}"
     captcha = EmailCaptchaModel(email=email, captcha=code, create_time=now)
+    # Codes a day old are long expired; a day's margin still tells "expired" from "never sent".
+    db.session.execute(delete(EmailCaptchaModel).where(
+        EmailCaptchaModel.create_time < now - timedelta(days=1)))
     db.session.add(captcha)
     # Committed before sending so that no mailed code is missing from the database.
     db.session.commit()
@@ -227,8 +230,8 @@ def attempt_login(email, password):
         return 200, None
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-    db.session.execute(delete(LoginFailureModel).where(
-        LoginFailureModel.email == email, LoginFailureModel.create_time <= now - window))
+    # Failures older than the window no longer count, for any email: the table stays small.
+    db.session.execute(delete(LoginFailureModel).where(LoginFailureModel.create_time <= now - window))
     db.session.add(LoginFailureModel(email=email, create_time=now))
     db.session.commit()
     left = limit - len(failures) - 1

@@ -365,13 +365,23 @@ def test_successful_login_clears_earlier_failures(site, app):
     assert LoginFailureModel.query.count() == 0
 
 
-def test_old_failures_are_pruned(site, app):
-    db.session.add_all([LoginFailureModel(email="ann@example.com",
-                                          create_time=utcnow() - timedelta(hours=2))
-                        for _ in range(3)])
+def test_old_failures_are_pruned_for_every_email(site, app):
+    db.session.add_all([LoginFailureModel(email=address, create_time=utcnow() - timedelta(hours=2))
+                        for address in ("ann@example.com", "bob@example.com", "cy@example.com")])
     db.session.commit()
     site.login(password="wrong password")
-    assert LoginFailureModel.query.count() == 1
+    assert [f.email for f in LoginFailureModel.query] == ["ann@example.com"]
+
+
+def test_codes_a_day_old_are_pruned_when_a_code_is_sent(site, mailbox, app):
+    db.session.add(EmailCaptchaModel(email="old@example.com", captcha="123456",
+                                     create_time=utcnow() - timedelta(days=1, minutes=1)))
+    db.session.add(EmailCaptchaModel(email="recent@example.com", captcha="654321",
+                                     create_time=utcnow() - timedelta(hours=23)))
+    db.session.commit()
+    assert site.send_code("ann@example.com").status_code == 200
+    assert sorted(c.email for c in EmailCaptchaModel.query) == ["ann@example.com",
+                                                                "recent@example.com"]
 
 
 def test_login_required_pages_send_to_login_and_back(site, client):
