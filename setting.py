@@ -15,9 +15,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = "sqlite:///app.db"
     QUESTIONS_PER_PAGE = 20
     ANSWERS_PER_PAGE = 20
-    # Pages kept per worker for anonymous visitors (0: off), and the longest any is reused.
+    # Pages kept per worker for anonymous visitors (0: off), the longest any is reused, and how
+    # often a worker asks the database whether questions or answers were added. Logged-in
+    # users always get fresh pages, so posters see their own posts at once.
     PAGE_CACHE_SIZE = 512
     PAGE_CACHE_SECONDS = 5
+    PAGE_CACHE_CHECK_SECONDS = 1
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -60,6 +63,8 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = "sqlite:///test.db"
+    # Tests add rows and look at once: the cache must check the data version every time.
+    PAGE_CACHE_CHECK_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -1,8 +1,8 @@
 """Rendered pages for anonymous visitors, reused while the questions and answers are unchanged."""
 import functools
 import threading
-from time import monotonic
 from collections import OrderedDict
+from time import monotonic
 
 from flask import current_app, g, make_response, request, session
 from sqlalchemy import func, select
@@ -24,6 +24,16 @@ class PageCache:
     def __init__(self):
         self._entries = OrderedDict()
         self._lock = threading.Lock()
+        self._version = None
+        self._checked = None
+
+    def version(self, now, interval):
+        """The data version, read from the database at most once per *interval* seconds."""
+        if self._checked is None or now - self._checked >= interval:
+            # Core, not the ORM: this runs on a good share of anonymous requests.
+            self._version = tuple(db.session.connection().execute(DATA_VERSION).one())
+            self._checked = now
+        return self._version
 
     def get(self, key, version, now, ttl):
         with self._lock:
@@ -61,10 +71,9 @@ def cached_for_anonymous(view):
         if not size or g.user is not None or session:
             return view(**kwargs)
         cache = current_app.extensions.setdefault("page_cache", PageCache())
-        # Core, not the ORM: this runs on every anonymous request.
-        version = tuple(db.session.connection().execute(DATA_VERSION).one())
-        key = request.full_path
         now = monotonic()
+        version = cache.version(now, config["PAGE_CACHE_CHECK_SECONDS"])
+        key = request.full_path
         ttl = config["PAGE_CACHE_SECONDS"]
         body = cache.get(key, version, now, ttl)
         if body is not None:

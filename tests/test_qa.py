@@ -277,18 +277,38 @@ def test_pages_run_a_constant_number_of_queries(site, client, app, ann, logged_i
 
 # --- the page cache for anonymous visitors ---------------------------------------------------
 
+def add_in_another_worker(app, author_id, title):
+    """A second app on the same database stands for another gunicorn worker process."""
+    other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    with other.app_context():
+        author = db.session.get(UserModel, author_id)
+        db.session.add(QuestionModel(title=title, content="x", author=author))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_cached_page_costs_one_query_and_sees_changes_from_other_workers(client, app, ann):
     add_questions(ann, 2)
     assert count_queries(client, "/") == 2  # data version, then the page
     assert count_queries(client, "/") == 1  # data version only: the page is reused
-    # Another worker process (a second app on the same database) adds a question.
-    other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
-    with other.app_context():
-        author = db.session.get(UserModel, ann.id)
-        db.session.add(QuestionModel(title="Fresh from worker two", content="x", author=author))
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    add_in_another_worker(app, ann.id, "Fresh from worker two")
+    assert "Fresh from worker two" in text(client.get("/"))
+
+
+def test_data_version_is_read_at_most_once_per_interval(client, app, ann, monkeypatch):
+    import blueprints.pagecache as pagecache
+
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 1  # as deployed
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache, "monotonic", lambda: clock[0])
+    add_questions(ann, 1)
+    assert count_queries(client, "/") == 2
+    assert count_queries(client, "/") == 0
+    add_in_another_worker(app, ann.id, "Fresh from worker two")
+    # Within the interval an anonymous visitor may still get the page from before.
+    assert "Fresh from worker two" not in text(client.get("/"))
+    clock[0] += 1
     assert "Fresh from worker two" in text(client.get("/"))
 
 
