@@ -73,7 +73,7 @@ def cached_for_anonymous(view):
         cache = current_app.extensions.setdefault("page_cache", PageCache())
         now = monotonic()
         version = cache.version(now, config["PAGE_CACHE_CHECK_SECONDS"])
-        key = request.full_path
+        key = request.script_root + request.full_path
         ttl = config["PAGE_CACHE_SECONDS"]
         body = cache.get(key, version, now, ttl)
         if body is not None:

@@ -8,9 +8,20 @@ from blueprints.auth import login_required
 from blueprints.forms import ID_MAX, AnswerForm, QuestionForm
 from blueprints.pagecache import cached_for_anonymous
 from exts import db
-from models import AnswerModel, QuestionModel
+from models import AnswerModel, QuestionModel, UserModel
 
 bp = Blueprint("qa", __name__)
+
+
+@bp.app_template_filter()
+def question_url(qa_id):
+    """url_for("qa.qa_detail") for list pages: url_for costs 15 µs, and a page links twenty."""
+    prefixes = current_app.extensions.setdefault("question_url_prefixes", {})
+    # Keyed by the mount point, which a proxy may set per request (SCRIPT_NAME).
+    prefix = prefixes.get(request.script_root)
+    if prefix is None:
+        prefix = prefixes[request.script_root] = url_for("qa.qa_detail", qa_id=1)[:-1]
+    return f"{prefix}{int(qa_id)}"
 
 SEARCH_MAX = 100
 # Deeper pages are refused an OFFSET that SQLite cannot even represent.
@@ -36,14 +47,17 @@ def page_number():
 
 def paginate(query, per_page):
     page = page_number()
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    rows = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     return Page(rows[:per_page], page, has_next=len(rows) > per_page)
 
 
-# Built once: constructing a statement costs about as much as running it on SQLite.
+# Lists are plain rows with the author's name joined in, not ORM objects: building twenty
+# objects cost about as much as the query itself. Statements are built once, at import.
 QUESTION_LIST = (
-    select(QuestionModel)
-    .options(joinedload(QuestionModel.author, innerjoin=True), undefer(QuestionModel.answer_count))
+    select(QuestionModel.id, QuestionModel.title, QuestionModel.create_time,
+           UserModel.username.label("author_name"),
+           QuestionModel.answer_count.expression.label("answer_count"))
+    .join(UserModel, QuestionModel.author_id == UserModel.id)
     .order_by(QuestionModel.create_time.desc(), QuestionModel.id.desc())
 )
 QUESTION_DETAIL = (
@@ -51,8 +65,9 @@ QUESTION_DETAIL = (
     .options(joinedload(QuestionModel.author, innerjoin=True), undefer(QuestionModel.answer_count))
 )
 ANSWER_LIST = (
-    select(AnswerModel)
-    .options(joinedload(AnswerModel.author, innerjoin=True))
+    select(AnswerModel.id, AnswerModel.content, AnswerModel.create_time,
+           UserModel.username.label("author_name"))
+    .join(UserModel, AnswerModel.author_id == UserModel.id)
     .order_by(AnswerModel.create_time.desc(), AnswerModel.id.desc())
 )
 

@@ -334,3 +334,10 @@ def test_cached_pages_expire(client, app, ann, monkeypatch):
     assert count_queries(client, "/") == 1
     clock[0] += app.config["PAGE_CACHE_SECONDS"] + 1
     assert count_queries(client, "/") == 2
+
+
+def test_question_links_follow_the_mount_point(client, ann):
+    (question,) = add_questions(ann, 1)
+    assert f'href="/qa/detail/{question.id}"' in text(client.get("/"))
+    mounted = text(client.get("/", environ_overrides={"SCRIPT_NAME": "/forum"}))
+    assert f'href="/forum/qa/detail/{question.id}"' in mounted
