@@ -62,13 +62,15 @@ class PageCache:
 
 
 def cached_for_anonymous(view):
-    """Serve *view* from the cache to visitors with an empty session (no login, no flash)."""
+    """Serve *view* from the cache to visitors who are not logged in and have no flash waiting."""
 
     @functools.wraps(view)
     def wrapped(**kwargs):
         config = current_app.config
         size = config.get("PAGE_CACHE_SIZE", 0)
-        if not size or g.user is not None or session:
+        # A CSRF token left by a visit to a form changes nothing on these pages; a login or a
+        # flash message does.
+        if not size or g.user is not None or set(session) - {"csrf_token"}:
             return view(**kwargs)
         cache = current_app.extensions.setdefault("page_cache", PageCache())
         now = monotonic()

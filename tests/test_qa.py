@@ -324,6 +324,15 @@ def test_cached_pages_are_not_served_to_logged_in_users_or_with_flashes(site, cl
     assert "You are logged out." not in text(client.get("/"))
 
 
+def test_visitors_who_opened_a_form_still_get_cached_pages(site, client, app, ann):
+    add_questions(ann, 1)
+    assert count_queries(client, "/") == 2
+    site.token("/auth/login")  # leaves a CSRF token in the session
+    assert count_queries(client, "/") == 1
+    page = text(client.get("/"))
+    assert "Log in" in page and 'name="csrf_token"' not in page
+
+
 def test_cached_pages_expire(client, app, ann, monkeypatch):
     import blueprints.pagecache as pagecache
 
