@@ -2,11 +2,25 @@
 import os
 import sys
 
-from flask import Flask
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
-from exts import db, migrate
+from exts import csrf, db, mail, migrate
 from migrating import status
 from setting import ConfigError, from_environment, get_config
+
+# Everything the pages load comes from this site: Bootstrap is vendored under static/, and no
+# template has inline script or style. Bootstrap's CSS draws some icons from data: URIs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def create_app(config_name=None, settings=None):
@@ -20,6 +34,8 @@ def create_app(config_name=None, settings=None):
 
     register_extensions(app)
     register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
     # Logs a warning at the first request if the database is behind the migrations.
     status.install(app)
     return app
@@ -33,14 +49,57 @@ def register_extensions(app):
     # An absolute directory, so that manage.py works from any working directory.
     migrations = os.path.join(app.root_path, "migrations")
     migrate.init_app(app, db, directory=migrations, compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
 
 
 def register_blueprints(app):
+    from blueprints.auth import bp as auth_bp
     from blueprints.health import bp as health_bp
     from blueprints.qa import bp as qa_bp
 
+    app.register_blueprint(auth_bp)
     app.register_blueprint(qa_bp)
     app.register_blueprint(health_bp)
+
+
+# Addresses that always answer JSON, errors included (CSRF failures, 405, 413), for their scripts.
+JSON_PATHS = {"/auth/captcha/email"}
+
+
+def wants_json():
+    return request.path in JSON_PATHS or request.accept_mimetypes.best == "application/json"
+
+
+def register_errorhandlers(app):
+    def render_error(error):
+        if error.code >= 500:
+            # Whatever failed may have left the session mid-transaction.
+            db.session.rollback()
+        if wants_json():
+            response = jsonify(code=error.code, message=error.description)
+        else:
+            response = app.make_response(
+                (render_template("error.html", error=error), error.code))
+        # Keeps Retry-After on 429 and Allow on 405.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        response.status_code = error.code
+        return response
+
+    # Flask hands unhandled exceptions to this handler too, as InternalServerError.
+    app.register_error_handler(HTTPException, render_error)
+
+
+def register_security_headers(app):
+    @app.after_request
+    def add_security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
 
 
 try:

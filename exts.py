@@ -1,6 +1,8 @@
 """Extension objects, created unbound and initialised by app.create_app."""
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, Table, event
 
 # Named constraints: SQLite batch migrations and every later drop_constraint need names.
@@ -22,6 +24,8 @@ MYSQL_TABLE_OPTIONS = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+csrf = CSRFProtect()
+mail = Mail()
 
 
 @event.listens_for(Table, "after_parent_attach")

@@ -9,14 +9,16 @@ from cli.commands import InitMigrations
 from cli.errors import one_line_errors
 from cli.recover import Recover
 from cli.serve import CheckedServer
+from cli.seed import Seed
 from exts import db
-from models import AnswerModel, EmailCaptchaModel, QuestionModel, UserModel
+from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
 from schema_safety.commands import add_safety_commands
 
 
 def make_shell_context():
     return dict(app=app, db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
-                QuestionModel=QuestionModel, AnswerModel=AnswerModel)
+                QuestionModel=QuestionModel, AnswerModel=AnswerModel,
+                LoginFailureModel=LoginFailureModel)
 
 
 MigrateCommand.add_command("init", InitMigrations())
@@ -27,6 +29,7 @@ manager = Manager(app)
 manager.add_command("db", MigrateCommand)
 manager.add_command("runserver", CheckedServer(threaded=True))
 manager.add_command("shell", Shell(make_context=make_shell_context))
+manager.add_command("seed", Seed())
 
 if __name__ == "__main__":
     with one_line_errors():

@@ -44,6 +44,19 @@ class EmailCaptchaModel(db.Model):
         return f"<EmailCaptchaModel {self.id} {self.email!r}>"
 
 
+class LoginFailureModel(db.Model):
+    """One failed login; recent rows per email throttle password guessing across workers."""
+
+    __tablename__ = "login_failure"
+
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(100), nullable=False, index=True)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    def __repr__(self):
+        return f"<LoginFailureModel {self.id} {self.email!r}>"
+
+
 class QuestionModel(db.Model):
     __tablename__ = "question"
 

@@ -27,6 +27,32 @@ class Config:
     DATABASE_POOL_RECYCLE = 280
     # How long db upgrade/downgrade/stamp wait for another one to finish before giving up.
     MIGRATION_LOCK_TIMEOUT = 300
+    ANSWERS_PER_PAGE = 20
+    # Pages kept per worker for anonymous visitors (0: off), the longest any is reused, and how
+    # often a worker asks the database whether questions or answers were added. Logged-in
+    # users always get fresh pages, so posters see their own posts at once.
+    PAGE_CACHE_SIZE = 512
+    PAGE_CACHE_SECONDS = 5
+    PAGE_CACHE_CHECK_SECONDS = 1
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # The largest legitimate post is a 10,000-character answer, percent-encoded: about 120 KiB.
+    MAX_CONTENT_LENGTH = 512 * 1024
+
+    # Flask-Mail's defaults would skip sending whenever TESTING is on; the tests read real mail.
+    MAIL_SUPPRESS_SEND = False
+    MAIL_DEBUG = False
+    MAIL_DEFAULT_SENDER = "Q&A <noreply@localhost>"
+    # True: write mail to the log instead of sending it (development without MAIL_SERVER).
+    MAIL_CONSOLE = False
+
+    CAPTCHA_TTL_SECONDS = 10 * 60
+    CAPTCHA_RESEND_SECONDS = 60
+    CAPTCHA_MAX_ATTEMPTS = 5
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_SECONDS = 10 * 60
 
     @classmethod
     def init_app(cls, app):
@@ -40,14 +66,25 @@ class DevelopmentConfig(Config):
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
 
+    @classmethod
+    def init_app(cls, app):
+        # A newcomer can register without a mail server: the code is printed in the log.
+        if not app.config.get("MAIL_SERVER"):
+            app.config["MAIL_CONSOLE"] = True
+
 
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = "sqlite:///test.db"
+    # Tests add rows and look at once: the cache must check the data version every time.
+    PAGE_CACHE_CHECK_SECONDS = 0
 
 
 class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
     @classmethod
     def init_app(cls, app):
         key = app.config.get("SECRET_KEY")
@@ -101,6 +138,12 @@ def from_environment(environ=os.environ):
     for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT"):
         if environ.get(name):
             settings[name] = _seconds(environ, name)
+    if environ.get("PAGE_CACHE_SIZE"):
+        try:
+            settings["PAGE_CACHE_SIZE"] = int(environ["PAGE_CACHE_SIZE"])
+        except ValueError:
+            raise ConfigError(f"PAGE_CACHE_SIZE must be a number, not {environ['PAGE_CACHE_SIZE']!r}") from None
+    settings.update(mail_from_environment(environ))
     return settings
 
 
@@ -130,3 +173,28 @@ def configure_database(app):
     options.setdefault("pool_recycle", app.config["DATABASE_POOL_RECYCLE"])
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+MAIL_STRINGS = ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER")
+MAIL_FLAGS = ("MAIL_USE_TLS", "MAIL_USE_SSL")
+
+
+def mail_from_environment(environ=os.environ):
+    """The MAIL_* variables that are set, converted to what Flask-Mail expects."""
+    settings = {name: environ[name] for name in MAIL_STRINGS if environ.get(name)}
+    for name in MAIL_FLAGS:
+        value = environ.get(name, "").strip().lower()
+        if value:
+            if value not in BOOLEANS:
+                raise ConfigError(f"{name} must be true or false, not {environ[name]!r}")
+            settings[name] = BOOLEANS[value]
+    if environ.get("MAIL_PORT"):
+        try:
+            settings["MAIL_PORT"] = int(environ["MAIL_PORT"])
+        except ValueError:
+            raise ConfigError(f"MAIL_PORT must be a number, not {environ['MAIL_PORT']!r}") from None
+    return settings
+
+
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
+            "0": False, "false": False, "no": False, "off": False}

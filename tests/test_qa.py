@@ -1,0 +1,352 @@
+"""Ask, answer, read and search questions; constant SQL per page; the anonymous page cache."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from app import create_app
+from exts import db
+from models import AnswerModel, QuestionModel, UserModel, utcnow
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def add_questions(author, count, answers_each=0, title="Question {i}", start=None):
+    start = start or utcnow() - timedelta(days=1)
+    questions = []
+    for i in range(count):
+        question = QuestionModel(title=title.format(i=i), content=f"Body {i}", author=author,
+                                 create_time=start + timedelta(minutes=i))
+        questions.append(question)
+        db.session.add(question)
+        db.session.add_all([AnswerModel(content=f"Answer {j} to {i}", question=question,
+                                        author=author, create_time=start + timedelta(minutes=i, seconds=j))
+                            for j in range(answers_each)])
+    db.session.commit()
+    return questions
+
+
+@pytest.fixture
+def ann(app):
+    user = UserModel(username="ann", email="ann@example.com")
+    user.set_password("correct horse battery")
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# --- asking ---------------------------------------------------------------------------------
+
+def test_ask_a_question_in_chinese_with_emoji(site, client, app):
+    site.signed_up(username="小明")
+    page = text(client.get("/qa/public"))
+    assert 'name="title"' in page and 'name="content"' in page and 'name="csrf_token"' in page
+    response = site.ask("如何使用 Flask 蓝图？🚀", "我想把 auth 和 qa 分开。\n第二行 😀")
+    assert response.status_code == 302
+    question = QuestionModel.query.one()
+    assert response.headers["Location"] == f"/qa/detail/{question.id}"
+    assert (question.title, question.content) == ("如何使用 Flask 蓝图？🚀", "我想把 auth 和 qa 分开。\n第二行 😀")
+    page = text(client.get(response.headers["Location"]))
+    assert "Your question is posted." in page
+    assert "如何使用 Flask 蓝图？🚀" in page and "我想把 auth 和 qa 分开。\n第二行 😀" in page
+    assert "小明" in page
+    assert "如何使用 Flask 蓝图？🚀" in text(client.get("/"))
+
+
+@pytest.mark.parametrize("title, content, message", [
+    ("", "body", "Give your question a title."),
+    ("   ", "body", "Give your question a title."),
+    ("t" * 201, "body", "A title has at most 200 characters."),
+    ("Title", "", "Describe your question."),
+    ("Title", "x" * 10_001, "At most 10,000 characters."),
+])
+def test_ask_refuses_bad_input(site, app, title, content, message):
+    site.signed_up()
+    response = site.ask(title, content)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert QuestionModel.query.count() == 0
+
+
+def test_title_of_exactly_200_characters_and_10000_emoji_fit(site, app):
+    site.signed_up()
+    assert site.ask("标" * 200, "🚀" * 10_000).status_code == 302
+    question = QuestionModel.query.one()
+    assert question.title == "标" * 200 and question.content == "🚀" * 10_000
+
+
+def test_ask_needs_login_and_comes_back(site, client):
+    response = client.post("/qa/public", data={"title": "t", "content": "c",
+                                               "csrf_token": site.token()})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+    assert QuestionModel.query.count() == 0
+
+
+XSS = ['<script>alert("x")</script>', '<img src=x onerror=alert(1)>', '"><svg onload=alert(1)>']
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_xss_is_shown_escaped_everywhere(site, client, app, payload):
+    site.signed_up(username=payload)
+    question_id = int(site.ask(payload, payload).headers["Location"].rsplit("/", 1)[1])
+    site.answer(question_id, payload)
+    escaped = payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+    for path in ("/", f"/qa/detail/{question_id}", "/search?q=alert"):
+        page = text(client.get(path))
+        assert payload not in page, path
+        assert escaped in page, path
+
+
+# --- a question and its answers -----------------------------------------------------------
+
+def test_detail_shows_question_and_answers_newest_first(client, ann):
+    (question,) = add_questions(ann, 1, answers_each=3)
+    page = text(client.get(f"/qa/detail/{question.id}"))
+    assert "Question 0" in page and "Body 0" in page and "3 answers" in page
+    assert page.index("Answer 2 to 0") < page.index("Answer 1 to 0") < page.index("Answer 0 to 0")
+    # Logged out: an invitation to log in instead of a form.
+    assert "to answer this question" in page and 'name="content"' not in page
+
+
+@pytest.mark.parametrize("path", ["/qa/detail/999", "/qa/detail/0", "/qa/detail/abc",
+                                  "/qa/detail/-1", "/qa/detail/99999999999999999999999"])
+def test_unknown_question_is_a_styled_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Not Found" in text(response) and "Back to the questions" in text(response)
+
+
+def test_answer_a_question(site, client, app, ann):
+    (question,) = add_questions(ann, 1)
+    site.signed_up("bob@example.com", username="鲍勃")
+    page = text(client.get(f"/qa/detail/{question.id}"))
+    assert 'name="content"' in page and f'name="question_id" type="hidden" value="{question.id}"' in page
+    response = site.answer(question.id, "用 paginate 😀")
+    assert response.status_code == 302 and response.headers["Location"] == f"/qa/detail/{question.id}"
+    page = text(client.get(response.headers["Location"]))
+    assert "Your answer is posted." in page and "用 paginate 😀" in page and "1 answer<" in page
+    answer = AnswerModel.query.one()
+    assert (answer.content, answer.author.username, answer.question_id) == ("用 paginate 😀", "鲍勃", question.id)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "Write your answer first."),
+    ("  \n ", "Write your answer first."),
+    ("x" * 10_001, "At most 10,000 characters."),
+])
+def test_answer_refuses_bad_content(site, app, ann, content, message):
+    (question,) = add_questions(ann, 1)
+    site.signed_up("bob@example.com")
+    response = site.answer(question.id, content)
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page and "Question 0" in page
+    assert AnswerModel.query.count() == 0
+
+
+@pytest.mark.parametrize("question_id", ["999", "abc", "", "-5", "99999999999999999999", None])
+def test_answer_to_unknown_question_is_a_404(site, client, app, ann, question_id):
+    site.signed_up("bob@example.com")
+    data = {"content": "hello", "csrf_token": site.token()}
+    if question_id is not None:
+        data["question_id"] = question_id
+    response = client.post("/answer/public", data=data)
+    assert response.status_code == 404
+    assert "There is no such question to answer." in text(response)
+    assert AnswerModel.query.count() == 0
+
+
+def test_answer_needs_login(site, client, app, ann):
+    (question,) = add_questions(ann, 1)
+    response = client.post("/answer/public", data={"content": "hi", "question_id": question.id,
+                                                    "csrf_token": site.token()})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
+    assert AnswerModel.query.count() == 0
+
+
+def test_answers_are_paginated(client, app, ann):
+    (question,) = add_questions(ann, 1, answers_each=25)
+    first = text(client.get(f"/qa/detail/{question.id}"))
+    assert "25 answers" in first and "Answer 24 to 0" in first and "Answer 4 to 0" not in first
+    assert f'href="/qa/detail/{question.id}?page=2"' in first
+    second = text(client.get(f"/qa/detail/{question.id}?page=2"))
+    assert "Answer 4 to 0" in second and "Answer 5 to 0" not in second
+
+
+# --- the list and pages ----------------------------------------------------------------------
+
+def test_index_is_paginated_twenty_a_page(client, ann):
+    add_questions(ann, 45)
+    first = text(client.get("/"))
+    titles = re.findall(r'class="question-title[^"]*" href="/qa/detail/\d+">([^<]+)<', first)
+    assert titles == [f"Question {i}" for i in range(44, 24, -1)]
+    assert 'href="/?page=2"' in first and "Newer" not in first
+    third = text(client.get("/?page=3"))
+    assert re.findall(r'href="/qa/detail/\d+">([^<]+)<', third) == [f"Question {i}" for i in range(4, -1, -1)]
+    assert "Older" not in third and 'href="/?page=2"' in third
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999999999999999", "1e9"])
+def test_odd_page_numbers_are_not_errors(client, ann, page):
+    add_questions(ann, 2)
+    response = client.get(f"/?page={page}")
+    assert response.status_code == 200
+
+
+# --- search ---------------------------------------------------------------------------------
+
+def test_search_matches_titles_and_content(client, ann):
+    add_questions(ann, 1, title="Flask pagination")
+    db.session.add(QuestionModel(title="Other", content="how to paginate 分页 in SQLAlchemy",
+                                 author=ann))
+    db.session.add(QuestionModel(title="Unrelated", content="nothing", author=ann))
+    db.session.commit()
+    page = text(client.get("/search?q=paginat"))
+    assert "Flask pagination" in page and "Other" in page and "Unrelated" not in page
+    assert "Other" in text(client.get("/search?q=分页"))
+    assert "Flask pagination" in text(client.get("/search?q=FLASK"))
+
+
+@pytest.mark.parametrize("q", ["' OR 1=1 --", "%", "_", "100%", "'; DROP TABLE question; --",
+                               '" OR ""="', "\\", "a' UNION SELECT password_hash FROM user --"])
+def test_sql_looking_search_text_is_just_text(client, ann, q):
+    add_questions(ann, 3)
+    db.session.add(QuestionModel(title="Rate: 100% done_now", content="x", author=ann))
+    db.session.commit()
+    response = client.get("/search", query_string={"q": q})
+    assert response.status_code == 200
+    page = text(response)
+    # Wildcards and quotes match only themselves: "Question N" never matches.
+    assert "Question 0" not in page
+    assert ("Rate: 100% done_now" in page) == (q in "Rate: 100% done_now x")
+    assert QuestionModel.query.count() == 4 and "scrypt" not in page
+
+
+def test_search_is_paginated_and_keeps_the_query(client, ann):
+    add_questions(ann, 25, title="关于 Flask 的问题 {i}")
+    page = text(client.get("/search?q=Flask"))
+    assert page.count('class="list-group-item question-item"') == 20
+    assert 'href="/search?page=2&amp;q=Flask"' in page
+    assert text(client.get("/search?page=2&q=Flask")).count('question-item"') == 5
+
+
+def test_empty_and_too_long_searches(client):
+    page = text(client.get("/search?q="))
+    assert "Type a word to search" in page
+    response = client.get("/search", query_string={"q": "x" * 101})
+    assert response.status_code == 400
+    assert "Search for at most 100 characters." in text(response)
+    assert "No questions match" in text(client.get("/search?q=nothing-here"))
+
+
+# --- constant SQL, whatever the page size -------------------------------------------------
+
+def count_queries(client, path):
+    statements = []
+    record = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+        assert response.status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged-in"])
+def test_pages_run_a_constant_number_of_queries(site, client, app, ann, logged_in):
+    if logged_in:
+        site.signed_up("bob@example.com")
+    app.config["PAGE_CACHE_SIZE"] = 0  # every request renders (the cache only lowers counts)
+    counts = {}
+    for size in (1, 20):
+        AnswerModel.query.delete()
+        QuestionModel.query.delete()
+        db.session.commit()
+        questions = add_questions(ann, size, answers_each=size, title="Needle {i}")
+        target = questions[0].id
+        counts[size] = [count_queries(client, path) for path in
+                        ("/", f"/qa/detail/{target}", "/search?q=Needle")]
+    assert counts[1] == counts[20]
+    assert max(counts[20]) <= 4
+
+
+# --- the page cache for anonymous visitors ---------------------------------------------------
+
+def add_in_another_worker(app, author_id, title):
+    """A second app on the same database stands for another gunicorn worker process."""
+    other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    with other.app_context():
+        author = db.session.get(UserModel, author_id)
+        db.session.add(QuestionModel(title=title, content="x", author=author))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_cached_page_costs_one_query_and_sees_changes_from_other_workers(client, app, ann):
+    add_questions(ann, 2)
+    assert count_queries(client, "/") == 2  # data version, then the page
+    assert count_queries(client, "/") == 1  # data version only: the page is reused
+    add_in_another_worker(app, ann.id, "Fresh from worker two")
+    assert "Fresh from worker two" in text(client.get("/"))
+
+
+def test_data_version_is_read_at_most_once_per_interval(client, app, ann, monkeypatch):
+    import blueprints.pagecache as pagecache
+
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 1  # as deployed
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache, "monotonic", lambda: clock[0])
+    add_questions(ann, 1)
+    assert count_queries(client, "/") == 2
+    assert count_queries(client, "/") == 0
+    add_in_another_worker(app, ann.id, "Fresh from worker two")
+    # Within the interval an anonymous visitor may still get the page from before.
+    assert "Fresh from worker two" not in text(client.get("/"))
+    clock[0] += 1
+    assert "Fresh from worker two" in text(client.get("/"))
+
+
+def test_cached_pages_are_not_served_to_logged_in_users_or_with_flashes(site, client, app, ann):
+    add_questions(ann, 1)
+    text(client.get("/"))  # cached for anonymous visitors
+    site.signed_up("bob@example.com", username="bob")
+    page = text(client.get("/"))
+    assert "bob" in page and "Log out" in page
+    site.logout()
+    page = text(client.get("/"))
+    assert "You are logged out." in page
+    assert "You are logged out." not in text(client.get("/"))
+
+
+def test_visitors_who_opened_a_form_still_get_cached_pages(site, client, app, ann):
+    add_questions(ann, 1)
+    assert count_queries(client, "/") == 2
+    site.token("/auth/login")  # leaves a CSRF token in the session
+    assert count_queries(client, "/") == 1
+    page = text(client.get("/"))
+    assert "Log in" in page and 'name="csrf_token"' not in page
+
+
+def test_cached_pages_expire(client, app, ann, monkeypatch):
+    import blueprints.pagecache as pagecache
+
+    add_questions(ann, 1)
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache, "monotonic", lambda: clock[0])
+    assert count_queries(client, "/") == 2
+    assert count_queries(client, "/") == 1
+    clock[0] += app.config["PAGE_CACHE_SECONDS"] + 1
+    assert count_queries(client, "/") == 2
+
+
+def test_question_links_follow_the_mount_point(client, ann):
+    (question,) = add_questions(ann, 1)
+    assert f'href="/qa/detail/{question.id}"' in text(client.get("/"))
+    mounted = text(client.get("/", environ_overrides={"SCRIPT_NAME": "/forum"}))
+    assert f'href="/forum/qa/detail/{question.id}"' in mounted

@@ -1,0 +1,134 @@
+"""Security headers and CSP, cookie flags, size limits, and the styled error pages."""
+import re
+
+import pytest
+
+from app import CONTENT_SECURITY_POLICY, create_app
+from tests.conftest import ROOT
+
+PAGES = ["/", "/auth/register", "/auth/login", "/search?q=x", "/no/such/page"]
+
+
+@pytest.mark.parametrize("path", PAGES + ["/static/css/site.css"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in response.headers  # plain http in testing
+
+
+def test_csp_allows_only_this_site():
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_have_no_inline_script_style_or_remote_assets(client, path):
+    page = client.get(path).get_data(as_text=True)
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts and all('src="/static/' in tag for tag in scripts)
+    assert not re.search(r"<style\b", page)
+    assert not re.search(r"\sstyle=", page)
+    assert not re.search(r"\son[a-z]+=", page)
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_templates_reference_no_cdn():
+    for template in (ROOT / "templates").rglob("*.html"):
+        assert not re.search(r"https?://", template.read_text()), template
+
+
+def test_vendored_bootstrap_is_served(client):
+    css = client.get("/static/vendor/bootstrap-5.3.8/css/bootstrap.min.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert b"Bootstrap  v5.3.8" in css.data
+    js = client.get("/static/vendor/bootstrap-5.3.8/js/bootstrap.bundle.min.js")
+    assert js.status_code == 200 and js.mimetype in {"text/javascript", "application/javascript"}
+    assert (ROOT / "static/vendor/bootstrap-5.3.8/LICENSE").exists()
+
+
+def test_production_cookies_are_secure_and_hsts_is_sent(database, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "p" * 64)
+    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": database.url})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    with app.app_context():
+        import flask_migrate
+
+        flask_migrate.upgrade()
+        client = app.test_client()
+        response = client.get("/auth/register", base_url="https://qa.example")
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+        from exts import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register", "/qa/public", "/answer/public"])
+def test_oversize_post_is_a_styled_413(client, path):
+    response = client.post(path, data={"content": "x" * (600 * 1024)})
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Request Entity Too Large" in page and "Back to the questions" in page
+
+
+def test_oversize_post_to_the_code_endpoint_is_json(client):
+    response = client.post("/auth/captcha/email", data={"email": "x" * (600 * 1024)})
+    assert response.status_code == 413
+    assert response.json["code"] == 413
+
+
+def test_the_largest_real_answer_fits_under_the_limit(site, app):
+    from tests.test_qa import add_questions
+    from models import AnswerModel, UserModel
+
+    site.signed_up()
+    (question,) = add_questions(UserModel.query.one(), 1)
+    # 10,000 emoji, percent-encoded, are about 120 KiB.
+    assert site.answer(question.id, "😀" * 10_000).status_code == 302
+    assert AnswerModel.query.one().content == "😀" * 10_000
+
+
+@pytest.fixture
+def failing_app(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret detail of the failure")
+
+    return app
+
+
+def test_unexpected_error_is_a_styled_500_without_details(failing_app):
+    response = failing_app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Internal Server Error" in page and "Back to the questions" in page
+    assert "secret detail" not in page and "Traceback" not in page
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_unexpected_error_as_json_for_scripts(failing_app):
+    response = failing_app.test_client().get("/boom", headers={"Accept": "application/json"})
+    assert response.status_code == 500
+    assert response.json["code"] == 500 and "secret" not in response.json["message"]
+
+
+@pytest.mark.parametrize("path, status, name", [
+    ("/nope", 404, "Not Found"),
+    ("/auth/logout", 405, "Method Not Allowed"),
+])
+def test_error_pages_use_the_layout(client, path, status, name):
+    response = client.get(path)
+    assert response.status_code == status
+    page = response.get_data(as_text=True)
+    assert f"<title>{status} {name} · Q&amp;A</title>" in page
+    assert "navbar" in page and "bootstrap.min.css" in page

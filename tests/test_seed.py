@@ -1,0 +1,65 @@
+"""``python manage.py seed``: fast bulk demo data that tops up instead of piling up."""
+import re
+
+import pytest
+
+
+def counts(project):
+    return {table: project.database.execute(f"SELECT COUNT(*) FROM {table}")[0][0]
+            for table in ("user", "question", "answer")}
+
+
+def test_seed_creates_demo_data_and_is_safe_to_run_twice(project):
+    project.manage("db", "upgrade")
+    first = project.manage("seed", "--users", "25", "--questions", "40", "--answers", "90")
+    assert "users 25 added" in first.stdout and "questions 40 added" in first.stdout
+    assert "password 'demo-password'" in first.stdout
+    assert counts(project) == {"user": 25, "question": 40, "answer": 90}
+    second = project.manage("seed", "--users", "25", "--questions", "40", "--answers", "90")
+    assert "users 0 added" in second.stdout and "answers 0 added" in second.stdout
+    assert counts(project) == {"user": 25, "question": 40, "answer": 90}
+    # Larger counts top up.
+    project.manage("seed", "--users", "25", "--questions", "50", "--answers", "90")
+    assert counts(project)["question"] == 50
+
+    users = project.database.rows("user")
+    assert len({u["username"] for u in users}) == 25
+    assert all(u["password_hash"].startswith("scrypt:") for u in users)
+    questions = project.database.rows("question")
+    assert any(re.search(r"[\u4e00-\u9fff]", q["title"]) for q in questions)
+    # Answers come after their question.
+    asked = {q["id"]: q["create_time"] for q in questions}
+    assert all(a["create_time"] >= asked[a["question_id"]] for a in project.database.rows("answer"))
+
+
+def test_seed_is_fast_ten_thousand_questions_in_seconds(project):
+    project.manage("db", "upgrade")
+    result = project.manage("seed", "--users", "50", "--questions", "10000", "--answers", "20000",
+                            timeout=120)
+    seconds = float(re.search(r"Seeded in ([\d.]+) s", result.stdout).group(1))
+    assert seconds < 10
+    assert counts(project) == {"user": 50, "question": 10000, "answer": 20000}
+
+
+def test_demo_users_can_log_in(project, app, site):
+    # The in-process app and the project share the database.
+    project.manage("seed", "--users", "2", "--questions", "1", "--answers", "1")
+    response = site.login("demo1@example.com", "demo-password")
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--users", "-1"], "Error: --users, --questions and --answers must be 0 or more"),
+    (["--users", "0", "--questions", "5"], "Error: questions and answers need authors"),
+    (["--users", "1", "--questions", "0", "--answers", "3"], "Error: answers need questions"),
+])
+def test_seed_refuses_impossible_counts(project, args, message):
+    project.manage("db", "upgrade")
+    result = project.manage("seed", *args, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message) and "Traceback" not in result.stderr
+
+
+def test_seed_with_a_word_for_a_number_is_a_usage_error(project):
+    result = project.manage("seed", "--users", "many", check=False)
+    assert result.returncode == 2 and "invalid int value" in result.stderr
