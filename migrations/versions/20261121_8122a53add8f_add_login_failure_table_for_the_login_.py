@@ -2,7 +2,7 @@
 
 Revision ID: 8122a53add8f
 Revises: fc0266898f42
-Create Date: 2026-11-21 09:16:53.359399
+Create Date: 2026-11-21 10:14:29.507940
 
 """
 from alembic import op
@@ -22,7 +22,10 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=100), nullable=False),
     sa.Column('create_time', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_unicode_ci',
+    mysql_engine='InnoDB'
     )
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_login_failure_email'), ['email'], unique=False)
