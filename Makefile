@@ -26,6 +26,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py runserver -h $(HOST) -p $(PORT)
 
 test: $(VENV)/.dev-installed
+	tests/system_packages.sh
 	PYTHON=$(BIN)/python tests/run_all.sh $(PYTEST_ARGS)
 
 clean:
