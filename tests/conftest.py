@@ -6,7 +6,6 @@ import email.policy
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from exts import db
 from tests.backends import BACKENDS, Database, mariadb_available
+from tests.http import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a user's checkout holds that the app needs at run time.
@@ -58,12 +58,6 @@ def database(backend, tmp_path):
     database = Database(backend, tmp_path)
     yield database
     database.drop()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mailbox:

@@ -1,10 +1,8 @@
 """Helpers for the schema_safety tests: rows to protect, model edits, hand-written revisions."""
 import sys
-import textwrap
 from datetime import datetime
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
 from tests.terminal import Terminal
 
@@ -71,35 +69,12 @@ def edit_models(project, old, new):
 
 
 def head(project):
-    return ScriptDirectory(str(project.root / "migrations")).get_current_head()
+    return project.head()
 
 
 def add_revision(project, rev_id, message, upgrade, downgrade="pass"):
-    """Write a hand-written revision on top of the current head."""
-    down = head(project)
-    body = f'''"""{message}
-
-Revision ID: {rev_id}
-Revises: {down}
-"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = {rev_id!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-{textwrap.indent(textwrap.dedent(upgrade).strip(), "    ")}
-
-
-def downgrade():
-{textwrap.indent(textwrap.dedent(downgrade).strip(), "    ")}
-'''
-    (project.root / "migrations" / "versions" / f"{rev_id}_{message.replace(' ', '_')}.py"
-     ).write_text(body)
+    """Write a hand-written revision on top of the current head; returns its id."""
+    project.add_revision(rev_id, message, upgrade, downgrade)
     return rev_id
 
 

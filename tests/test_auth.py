@@ -114,7 +114,7 @@ def test_send_code_by_get_is_refused(client):
 
 
 def test_unreachable_mail_server_is_a_503_and_the_wait_is_not_applied(site, app, smtp_server):
-    from tests.conftest import free_port
+    from tests.http import free_port
 
     app.extensions["mail"].port = free_port()  # nothing listens there
     response = site.send_code("ann@example.com")

@@ -13,8 +13,8 @@ import pytest
 
 from app import create_app
 from setting import ConfigError, from_environment
-from tests.conftest import csrf_token, free_port
-from tests.test_manage_serve import wait_for
+from tests.conftest import csrf_token
+from tests.http import first_answer, free_port
 
 
 def test_mail_settings_come_from_the_environment():
@@ -72,7 +72,7 @@ def test_a_newcomer_registers_with_the_code_from_the_console(project):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + "/")
+        assert first_answer(base + "/", process=server)[0] == 200
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 

@@ -1,31 +1,12 @@
 """``python manage.py runserver`` and ``shell``, run as a user runs them."""
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url, seconds=20):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status, response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+from tests.http import first_answer, free_port
 
 
 @pytest.mark.parametrize("reload_flag", [[], ["-R"]], ids=["reloader", "no-reloader"])
@@ -38,7 +19,7 @@ def test_runserver_serves_the_question_list(project, reload_flag):
         text=True, start_new_session=True,
     )
     try:
-        status, body = wait_for(f"http://127.0.0.1:{port}/")
+        status, body = first_answer(f"http://127.0.0.1:{port}/", process=server)
         assert status == 200
         assert "No questions yet." in body
     finally:
