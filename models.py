@@ -1,6 +1,8 @@
 """Database models of the Q&A site."""
+import functools
 from datetime import datetime, timezone
 
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exts import db
@@ -21,13 +23,26 @@ class UserModel(db.Model):
     join_time = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
 
+    @staticmethod
+    def check_no_password(password):
+        """Spend what a wrong password costs, for an unknown email: the timing tells nothing."""
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+
     def __repr__(self):
         return f"<UserModel {self.id} {self.email!r}>"
+
+
+@functools.cache
+def _dummy_hash(method):
+    # Made at the first login with an unknown email, not at import: every command and
+    # worker start would otherwise pay for a full-cost hash it may never need.
+    return generate_password_hash("not a real password", method=method)
 
 
 class EmailCaptchaModel(db.Model):

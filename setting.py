@@ -48,6 +48,9 @@ class Config:
     # True: write mail to the log instead of sending it (development without MAIL_SERVER).
     MAIL_CONSOLE = False
 
+    # werkzeug's scrypt at its full cost (N=32768): about 0.1-0.5 s of CPU a hash.
+    PASSWORD_HASH_METHOD = "scrypt"
+
     CAPTCHA_TTL_SECONDS = 10 * 60
     CAPTCHA_RESEND_SECONDS = 60
     CAPTCHA_MAX_ATTEMPTS = 5
@@ -79,6 +82,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite:///test.db"
     # Tests add rows and look at once: the cache must check the data version every time.
     PAGE_CACHE_CHECK_SECONDS = 0
+    # Still scrypt, at 1/32 of the cost: tests hash hundreds of passwords. Production and
+    # development keep the full cost (tests/test_models.py proves it).
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 class ProductionConfig(Config):
