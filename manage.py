@@ -1,6 +1,7 @@
 """Command line: python manage.py db|runserver|shell ... (see --help)."""
 import compat  # noqa: F401  (must come before flask_script and flask_migrate)
 
+from flask import current_app
 from flask_migrate import MigrateCommand
 from flask_script import Manager, Shell
 
@@ -16,7 +17,8 @@ from schema_safety.commands import add_safety_commands
 
 
 def make_shell_context():
-    return dict(app=app, db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
+    # The app the manager runs (commands run inside its context).
+    return dict(app=current_app._get_current_object(), db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
                 QuestionModel=QuestionModel, AnswerModel=AnswerModel,
                 LoginFailureModel=LoginFailureModel)
 

@@ -112,7 +112,8 @@ def _render_fill(autogen_context, op):
     )
 
 
-@renderers.dispatch_for(ops.RenameTableOp)
+# replace=True: importing this module again (a second app in one process) must not fail.
+@renderers.dispatch_for(ops.RenameTableOp, replace=True)
 def _render_rename_table(autogen_context, op):
     # Alembic can run rename_table but has no autogenerate renderer for it.
     schema = f", schema={op.schema!r}" if op.schema else ""

@@ -1,55 +1,74 @@
 #!/usr/bin/env bash
-# make test: the whole suite on SQLite, then on MariaDB when a server answers (required under CI).
+# make test: the whole suite in one pytest run over every core (pytest-xdist), each test that
+# uses a database on SQLite and on MariaDB, then line and branch coverage and a summary.
+# A MariaDB server that does not answer is a failure under CI (CI=true); elsewhere its tests
+# are left out and the summary says so. Settings: TEST_WORKERS (processes, default: one per
+# core; 0 runs in this process), TEST_COVERAGE=0 (no coverage), TEST_ARTIFACTS (junit xml).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 ARTIFACTS="${TEST_ARTIFACTS:-tests/artifacts}"
+WORKERS="${TEST_WORKERS:-auto}"
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS"/junit-*.xml
+rm -f "$ARTIFACTS/junit.xml"
 status=0
-results=()
+notes=()
 
-run_suite() {
-    local backend=$1
-    shift
-    rm -f "$ARTIFACTS/junit-$backend.xml"
-    "$PYTHON" -m pytest --backend "$backend" --junitxml "$ARTIFACTS/junit-$backend.xml" "$@"
-    local code=$?
-    case $code in
-        0) results+=("$backend: passed") ;;
-        # pytest's "no tests collected" must not pass for a green run.
-        5) results+=("$backend: FAILED, no test ran (pytest exit 5)"); status=1 ;;
-        *) results+=("$backend: FAILED (pytest exit $code)"); status=1 ;;
-    esac
-}
-
-run_suite sqlite "$@"
-if "$PYTHON" -c 'import sys; from tests.backends import mariadb_available; sys.exit(not mariadb_available())'; then
-    run_suite mariadb "$@"
-elif [ "${CI:-}" = "true" ]; then
-    results+=("mariadb: FAILED, no server answers on 127.0.0.1:3306 and CI requires one")
-    status=1
-else
-    results+=("mariadb: NOT RUN, no server answers on 127.0.0.1:3306 (start one to run the whole suite)")
+args=(--junitxml "$ARTIFACTS/junit.xml")
+if [ "$WORKERS" != 0 ]; then
+    args+=(-n "$WORKERS")
+fi
+if [ "${TEST_COVERAGE:-1}" != 0 ]; then
+    args+=(--cov --cov-report=term:skip-covered)
+fi
+if ! "$PYTHON" -c 'import sys; from tests.backends import mariadb_available; sys.exit(not mariadb_available())'; then
+    # Run what does not need it, so the other failures show too.
+    args+=(-m "not mariadb")
+    if [ "${CI:-}" = "true" ]; then
+        notes+=("mariadb: FAILED, no server answers on 127.0.0.1:3306 and CI requires one")
+        status=1
+    else
+        notes+=("mariadb: NOT RUN, no server answers on 127.0.0.1:3306 (start one to run the whole suite)")
+    fi
 fi
 
+"$PYTHON" -m pytest "${args[@]}" "$@"
+code=$?
+case $code in
+    0) ;;
+    # pytest's "no tests collected" must not pass for a green run.
+    5) notes+=("FAILED: no test ran (pytest exit 5)"); status=1 ;;
+    *) notes+=("FAILED: pytest exit $code"); status=1 ;;
+esac
+
 echo
-printf '%s\n' "${results[@]}"
-# One closing line over both runs, counted from pytest's own reports.
-"$PYTHON" - "$ARTIFACTS"/junit-*.xml <<'PY'
+# One line per backend and one over the run, counted from pytest's own report.
+"$PYTHON" - "$ARTIFACTS/junit.xml" <<'PY'
+import re
 import sys
 import xml.etree.ElementTree as ET
 
-passed = failed = skipped = 0
-for path in sys.argv[1:]:
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
-        continue
-    for suite in root.iter("testsuite"):
-        total, skip = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
-        bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        passed, failed, skipped = passed + total - skip - bad, failed + bad, skipped + skip
+counts = {name: [0, 0, 0] for name in ("sqlite", "mariadb", "no database")}
+try:
+    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+except (OSError, ET.ParseError):
+    cases = []
+for case in cases:
+    match = re.search(r"\[(sqlite|mariadb)\b", case.get("name", ""))
+    tally = counts[match.group(1) if match else "no database"]
+    outcome = {child.tag for child in case}
+    if outcome & {"failure", "error"}:
+        tally[1] += 1
+    elif "skipped" in outcome:
+        tally[2] += 1
+    else:
+        tally[0] += 1
+for name, (passed, failed, skipped) in counts.items():
+    print(f"{name}: {passed} passed, {failed} failed, {skipped} skipped")
+passed, failed, skipped = (sum(c[i] for c in counts.values()) for i in range(3))
 print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
 PY
+for note in "${notes[@]}"; do
+    echo "$note"
+done
 exit $status

@@ -62,10 +62,7 @@ def index_names(project, table):
 
 
 def edit_models(project, old, new):
-    path = project.root / "models.py"
-    source = path.read_text()
-    assert source.count(old) == 1, f"models.py has {source.count(old)} of {old!r}"
-    path.write_text(source.replace(old, new))
+    project.edit_models(old, new)
 
 
 def head(project):
@@ -80,16 +77,14 @@ def add_revision(project, rev_id, message, upgrade, downgrade="pass"):
 
 def new_scripts(project, before):
     """Text of the revision files written since *before* (a project.versions() list)."""
-    versions = project.root / "migrations" / "versions"
-    return [(versions / name).read_text() for name in sorted(set(project.versions()) - set(before))]
+    return project.new_scripts(before)
 
 
-def terminal(project, *args, flask=False):
-    """manage.py *args* (``flask --app app`` *args* with *flask*) on a pseudo-terminal."""
-    command = ["-m", "flask", "--app", "app"] if flask else ["manage.py"]
-    return Terminal([sys.executable, *command, *args], cwd=project.root, env=project.env())
+def terminal(project, *args):
+    """manage.py *args* as a real process on a pseudo-terminal, answered as a user would."""
+    return Terminal([sys.executable, "manage.py", *args], cwd=project.root, env=project.env())
 
 
 def flask(project, *args, **kwargs):
-    """The same project through Flask's own CLI: ``flask --app app db ...``."""
-    return project.run("-m", "flask", "--app", "app", *args, **kwargs)
+    """The same project through Flask's own CLI: ``flask --app app db ...``, in-process."""
+    return project.flask(*args, **kwargs)

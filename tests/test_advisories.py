@@ -12,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.conftest import ROOT
+from tests.cli import ROOT
 
 ADVISORIES = json.loads((ROOT / "security" / "advisories.json").read_text())
 

@@ -63,12 +63,20 @@ class Recorder:
             self.problems.append(f"{response.status}: {response.url}")
 
 
-def shoot(page, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shoot(backend):
+    """Save a full-page screenshot, in a folder per backend (both run at once)."""
+    folder = ARTIFACTS / backend
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return save
 
 
-def test_a_visitor_registers_asks_answers_searches_and_logs_out(app, live_server, browser, mailbox):
+def test_a_visitor_registers_asks_answers_searches_and_logs_out(app, live_server, browser, mailbox,
+                                                                shoot):
     seed(4, 30, 60, random.Random(7))  # a lived-in front page
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     recorder = Recorder(page)
@@ -136,7 +144,7 @@ def test_a_visitor_registers_asks_answers_searches_and_logs_out(app, live_server
     assert recorder.problems == []
 
 
-def test_phone_layout_and_resend_wait(app, live_server, browser, mailbox):
+def test_phone_layout_and_resend_wait(app, live_server, browser, mailbox, shoot):
     seed(3, 25, 40, random.Random(3))
     page = browser.new_page(viewport={"width": 390, "height": 844})
     recorder = Recorder(page)

@@ -1,16 +1,10 @@
-"""Config selection by FLASK_CONFIG, DATABASE_URL overrides, and the production SECRET_KEY rule."""
+"""Config from the environment: FLASK_CONFIG, DATABASE_URL, SECRET_KEY, MAIL_*, and its errors."""
 import pytest
 
 import setting
 from app import create_app
-from setting import ConfigError, get_config
-
-
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in ("FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
+from setting import ConfigError, from_environment, get_config
+from tests.backends import database_unused
 
 
 @pytest.mark.parametrize("name, cls", [
@@ -77,13 +71,70 @@ def test_production_starts_with_a_secret_key(clean_env):
     assert not app.debug and app.secret_key == "s" * 64
 
 
+@database_unused
 @pytest.mark.parametrize("env, message", [
     ({"FLASK_CONFIG": "production", "SECRET_KEY": ""}, "Error: SECRET_KEY is not set"),
     ({"FLASK_CONFIG": "nonsense"}, "Error: unknown FLASK_CONFIG 'nonsense'"),
 ])
 def test_cli_config_errors_are_one_line(project, env, message):
-    for args in (["manage.py", "db", "current"], ["-m", "flask", "--app", "app", "db", "current"]):
-        result = project.run(*args, env=env, check=False)
+    for result in (project.manage("db", "current", env=env, check=False),
+                   project.flask("db", "current", env=env, check=False)):
         assert result.returncode == 1
         assert result.stderr.startswith(message)
         assert result.stderr.strip().count("\n") == 0
+
+
+@database_unused
+def test_the_real_entry_points_exit_1_with_one_line(project):
+    """The same, through the real processes: python manage.py and flask --app app."""
+    env = {"FLASK_CONFIG": "nonsense"}
+    for args in (["manage.py", "db", "current"], ["-m", "flask", "--app", "app", "db", "current"]):
+        result = project.process(*args, env=env, check=False)
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr == ("Error: unknown FLASK_CONFIG 'nonsense': choose one of default, "
+                                 "development, production, testing\n")
+
+
+# -- mail settings ---------------------------------------------------------------------------
+
+def test_mail_settings_come_from_the_environment():
+    settings = from_environment({
+        "MAIL_SERVER": "smtp.example.com", "MAIL_PORT": "587", "MAIL_USE_TLS": "true",
+        "MAIL_USE_SSL": "0", "MAIL_USERNAME": "robot", "MAIL_PASSWORD": "hunter2",
+        "MAIL_DEFAULT_SENDER": "Q&A <qa@example.com>",
+    })
+    assert settings == {
+        "MAIL_SERVER": "smtp.example.com", "MAIL_PORT": 587, "MAIL_USE_TLS": True,
+        "MAIL_USE_SSL": False, "MAIL_USERNAME": "robot", "MAIL_PASSWORD": "hunter2",
+        "MAIL_DEFAULT_SENDER": "Q&A <qa@example.com>",
+    }
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"MAIL_PORT": "twenty-five"}, "MAIL_PORT must be a number, not 'twenty-five'"),
+    ({"MAIL_USE_TLS": "maybe"}, "MAIL_USE_TLS must be true or false, not 'maybe'"),
+])
+def test_bad_mail_settings_are_config_errors(env, message):
+    with pytest.raises(ConfigError, match=message):
+        from_environment(env)
+
+
+@database_unused
+def test_bad_mail_setting_is_one_line_from_the_cli(project):
+    result = project.manage("db", "current", env={"MAIL_PORT": "x"}, check=False)
+    assert result.returncode == 1
+    assert result.stderr == "Error: MAIL_PORT must be a number, not 'x'\n"
+
+
+@pytest.mark.parametrize("config, env, console", [
+    ("development", {}, True),
+    ("development", {"MAIL_SERVER": "smtp.example.com"}, False),
+    ("testing", {}, False),
+    ("production", {"SECRET_KEY": "s" * 64}, False),
+])
+def test_console_mail_only_in_development_without_a_server(clean_env, config, env, console):
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    app = create_app(config)
+    assert app.config["MAIL_CONSOLE"] is console
+    assert app.extensions["mail"].server == env.get("MAIL_SERVER", "127.0.0.1")

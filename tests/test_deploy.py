@@ -1,19 +1,21 @@
 """Deploy: the entrypoint upgrades and serves through gunicorn; its settings, image and CI."""
+import contextlib
 import fnmatch
 import json
 import multiprocessing
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
-from tests.http import first_answer, free_port
+from tests.backends import database_unused
+from tests.cli import ROOT
+from tests.http import free_port
+from tests.processes import Background
 
 SECRET = "k" * 64
 
@@ -44,7 +46,7 @@ def image_files(root):
 @pytest.fixture
 def image(tmp_path):
     """A folder holding exactly the image's /app."""
-    target = tmp_path / "app"
+    target = tmp_path / "qa-image"
     for relative in image_files(ROOT):
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / relative, target / relative)
@@ -62,8 +64,8 @@ def deploy_env(database, **extra):
 
 
 def start_entrypoint(image, env):
-    return subprocess.Popen([str(image / "deploy" / "entrypoint.sh")], cwd="/", env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # SIGTERM to gunicorn alone, as Docker sends it: the entrypoint exec's gunicorn.
+    return Background([str(image / "deploy" / "entrypoint.sh")], cwd="/", env=env)
 
 
 def test_the_image_holds_what_the_app_needs_and_no_secrets_or_tests():
@@ -79,25 +81,21 @@ def test_the_image_holds_what_the_app_needs_and_no_secrets_or_tests():
 def test_two_containers_start_at_once_upgrade_once_and_serve(image, database):
     """Two entrypoints, as two containers of one deploy, on a fresh database."""
     ports = [free_port(), free_port()]
-    servers = [start_entrypoint(image, deploy_env(database, PORT=str(port), WEB_CONCURRENCY="2"))
-               for port in ports]
-    try:
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(start_entrypoint(
+            image, deploy_env(database, PORT=str(port), WEB_CONCURRENCY="1"))) for port in ports]
         for port, server in zip(ports, servers):
-            status, body = first_answer(f"http://127.0.0.1:{port}/healthz", seconds=90,
-                                        process=server)
+            status, body = server.answer(f"http://127.0.0.1:{port}/healthz", seconds=90)
             assert status == 200, body
             head = json.loads(body)["revision"]
-            status, page = first_answer(f"http://127.0.0.1:{port}/")
+            status, page = server.answer(f"http://127.0.0.1:{port}/")
             assert status == 200 and "<html" in page
             # Docker's HEALTHCHECK, run inside the container.
             check = subprocess.run([sys.executable, "deploy/healthcheck.py"], cwd=image,
                                    env=deploy_env(database, PORT=str(port)),
                                    capture_output=True, text=True, timeout=30)
             assert check.returncode == 0 and head in check.stdout
-    finally:
-        for server in servers:
-            server.send_signal(signal.SIGTERM)  # gunicorn is the entrypoint's process (exec)
-        outputs = [server.communicate(timeout=60)[0] for server in servers]
+    outputs = [server.output for server in servers]
     assert [server.returncode for server in servers] == [0, 0], outputs
     assert database.execute("SELECT version_num FROM alembic_version") == [(head,)]
     revisions = len(list((image / "migrations" / "versions").glob("*.py")))
@@ -107,6 +105,7 @@ def test_two_containers_start_at_once_upgrade_once_and_serve(image, database):
         assert "Traceback" not in output and "Shutting down: Master" in output
 
 
+@database_unused
 def test_a_database_that_does_not_answer_stops_the_container_before_gunicorn(image, database):
     env = deploy_env(database, DATABASE_URL="mysql+pymysql://app:hunter22@127.0.0.1:9/qa",
                      PORT=str(free_port()))
@@ -119,6 +118,7 @@ def test_a_database_that_does_not_answer_stops_the_container_before_gunicorn(ima
     assert "Starting gunicorn" not in result.stdout + result.stderr
 
 
+@database_unused
 @pytest.mark.parametrize("env, message", [
     ({"WEB_CONCURRENCY": "many"}, "Error: WEB_CONCURRENCY must be a whole number above 0, not 'many'"),
     ({"WEB_CONCURRENCY": "0"}, "Error: WEB_CONCURRENCY must be a whole number above 0, not '0'"),
@@ -136,6 +136,7 @@ def test_bad_settings_stop_the_container_before_the_database_is_touched(image, d
     assert database.tables() == set()
 
 
+@database_unused
 def test_a_command_given_to_the_image_runs_instead_of_the_server(image, database):
     result = subprocess.run([str(image / "deploy" / "entrypoint.sh"), sys.executable,
                              "manage.py", "db", "heads"], env=deploy_env(database),

@@ -3,6 +3,8 @@ import re
 
 import pytest
 
+from tests.backends import database_unused
+
 
 def tables(project):
     return project.database.tables()
@@ -17,6 +19,7 @@ def head_revision(project):
     return re.search(r"([0-9a-f]{12}) \(head\)", out).group(1)
 
 
+@database_unused
 def test_init_creates_a_repository_in_a_scratch_folder(project, tmp_path):
     scratch = tmp_path / "scratch" / "migrations"
     result = project.manage("db", "init", "-d", str(scratch))
@@ -26,6 +29,7 @@ def test_init_creates_a_repository_in_a_scratch_folder(project, tmp_path):
     assert "Creating directory" in result.stdout
 
 
+@database_unused
 def test_init_on_the_shipped_repository_is_a_one_line_error(project):
     before = project.versions()
     result = project.manage("db", "init", check=False)
@@ -106,6 +110,7 @@ def test_upgrade_sql_prints_ddl_without_touching_the_database(project):
     assert tables(project) == set()
 
 
+@database_unused
 def test_sql_mode_for_mysql_needs_no_server_and_never_prints_the_password(project):
     url = "mysql+pymysql://app:s3cr%40t@127.0.0.1:9/qa?charset=utf8mb4"
     result = project.manage("db", "upgrade", "--sql", env={"DATABASE_URL": url})
@@ -132,6 +137,7 @@ def test_unknown_revision_is_a_one_line_error(project, args, message):
     assert len(errors) == 1
 
 
+@database_unused
 @pytest.mark.parametrize(
     "url, message",
     [
@@ -148,6 +154,7 @@ def test_unreachable_database_is_a_one_line_error(project, url, message):
     assert "hunter22" not in result.stderr
 
 
+@database_unused
 def test_unknown_command_and_option_exit_non_zero(project):
     result = project.manage("db", "upgrayedd", check=False)
     assert result.returncode == 2 and "invalid choice" in result.stderr
@@ -155,8 +162,8 @@ def test_unknown_command_and_option_exit_non_zero(project):
 
 
 def test_flask_cli_uses_the_same_migrations(project):
-    project.run("-m", "flask", "db", "upgrade", env={"FLASK_APP": "app"})
+    project.flask("db", "upgrade")
     head = head_revision(project)
-    out = project.run("-m", "flask", "db", "current", env={"FLASK_APP": "app"}).stdout
+    out = project.flask("db", "current").stdout
     assert head in out
     assert "question" in tables(project)

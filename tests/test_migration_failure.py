@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-from tests.test_workflow import fill_new_tables, snapshot
+from tests.backends import mariadb_only, sqlite_only
+from tests.rows import fill_new_tables, snapshot
 
 DRILL = "dddddddddddd"
 DRILL_UPGRADE = """
@@ -27,13 +28,8 @@ DRILL_DOWNGRADE = """
 """
 
 
-def only(backend, wanted, why):
-    if backend != wanted:
-        pytest.skip(f"{wanted} only: {why}")
-
-
 def version(project):
-    return [row[0] for row in project.database.execute("SELECT version_num FROM alembic_version")]
+    return project.database.revisions()
 
 
 def column_names(project, table):
@@ -68,8 +64,8 @@ def assert_one_report(result):
     assert len(re.findall(r"(?m)(?:^|\] )Error: ", result.stderr)) == 1
 
 
-def test_half_applied_revision_resumes_after_the_cause_is_fixed(backend, project, drill):
-    only(backend, "mariadb", "MySQL cannot roll DDL back; SQLite's case is the next test")
+@mariadb_only  # MySQL cannot roll DDL back; SQLite's case is the next test
+def test_half_applied_revision_resumes_after_the_cause_is_fixed(project, drill):
     base, path, line, before = drill
 
     failed = project.manage("db", "upgrade", check=False)
@@ -130,8 +126,8 @@ def test_half_applied_revision_resumes_after_the_cause_is_fixed(backend, project
     assert version(project) == [DRILL]
 
 
-def test_failed_revision_is_rolled_back_as_a_whole_on_sqlite(backend, project, drill):
-    only(backend, "sqlite", "SQLite runs each revision in a transaction")
+@sqlite_only  # SQLite runs each revision in a transaction
+def test_failed_revision_is_rolled_back_as_a_whole_on_sqlite(project, drill):
     base, path, line, before = drill
 
     failed = project.manage("db", "upgrade", check=False)
@@ -182,7 +178,7 @@ def test_revisions_completed_before_the_failure_stay_applied(project, drill):
     assert version(project) == [DRILL]
 
 
-def test_an_error_in_the_revision_code_names_its_line(backend, project):
+def test_an_error_in_the_revision_code_names_its_line(project):
     project.manage("db", "upgrade")
     base = project.head()
     # A write through op.get_bind() is only recorded by the data gate's dry run, so the typo
@@ -200,7 +196,7 @@ def test_an_error_in_the_revision_code_names_its_line(backend, project):
             f"line {line} of migrations/versions/{path.name}: ") in failed.stderr
     assert "drill_typp" in failed.stderr
     assert version(project) == [base]
-    if backend == "sqlite":
+    if project.database.backend == "sqlite":
         assert "drill_typo" not in project.database.tables()
     else:
         assert "already applied (1; MySQL cannot roll DDL back)" in failed.stderr
@@ -230,8 +226,8 @@ def test_a_python_error_in_a_revision_is_refused_before_any_ddl(project):
     assert "drill_typo" not in project.database.tables()
 
 
-def test_a_script_changed_after_a_partial_run_is_refused(backend, project, drill):
-    only(backend, "mariadb", "only MySQL keeps operations of a failed revision")
+@mariadb_only  # only MySQL keeps operations of a failed revision
+def test_a_script_changed_after_a_partial_run_is_refused(project, drill):
     base, path, _, _ = drill
     assert project.manage("db", "upgrade", check=False).returncode == 1
 
@@ -251,8 +247,8 @@ def test_a_script_changed_after_a_partial_run_is_refused(backend, project, drill
     assert len(project.database.rows("alembic_progress")) == 3
 
 
-def test_an_unfinished_revision_blocks_other_runs_until_forgotten(backend, project, drill):
-    only(backend, "mariadb", "only MySQL keeps operations of a failed revision")
+@mariadb_only  # only MySQL keeps operations of a failed revision
+def test_an_unfinished_revision_blocks_other_runs_until_forgotten(project, drill):
     base, _, _, before = drill
     assert project.manage("db", "upgrade", check=False).returncode == 1
 
@@ -280,8 +276,8 @@ def test_an_unfinished_revision_blocks_other_runs_until_forgotten(backend, proje
     assert project.database.rows("drill_tag") == [{"id": 1, "name": "general"}]
 
 
-def test_a_database_that_cannot_be_written_is_a_clear_error(backend, project):
-    only(backend, "sqlite", "a read-only file; a MySQL account without rights is alike")
+@sqlite_only  # a read-only file; a MySQL account without rights is alike
+def test_a_database_that_cannot_be_written_is_a_clear_error(project):
     project.manage("db", "upgrade")
     project.add_revision("abababababab", "drill: read only", """
         op.create_table('drill_ro', sa.Column('id', sa.Integer(), primary_key=True))

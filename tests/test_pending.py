@@ -1,16 +1,11 @@
 """Pending migrations: the warning of runserver and WSGI servers, and GET /healthz."""
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 
 from app import create_app
 from exts import db
-from tests.http import first_answer, free_port
+from tests.http import free_port
 
 BEHIND = "The database is behind the code"
 
@@ -37,18 +32,13 @@ def test_a_wsgi_app_behind_by_one_revision_warns_and_answers_503(project):
     project.add_revision("f1f1f1f1f1f1", "pending drill", "op.create_table('drill_p', "
                          "sa.Column('id', sa.Integer(), primary_key=True))",
                          "op.drop_table('drill_p')")
-    script = (
-        "from app import app\n"
-        "r = app.test_client().get('/healthz')\n"
-        "print(r.status_code, sorted(r.get_json().items()))\n"
-    )
-    result = project.run("-c", script)
-    assert result.stdout.strip() == (
-        f"503 [('head', 'f1f1f1f1f1f1'), ('pending', 1), ('revision', '{base}'), "
-        "('status', 'behind')]")
+    with project.wsgi_app() as (app, log):
+        response = app.test_client().get("/healthz")
+    assert (response.status_code, response.get_json()) == (503, {
+        "head": "f1f1f1f1f1f1", "pending": 1, "revision": base, "status": "behind"})
     assert (f"{BEHIND}: it is at revision {base} and 1 migration is pending (head "
             "f1f1f1f1f1f1); pages that need the new schema will fail until you run "
-            "'python manage.py db upgrade'") in result.stderr
+            "'python manage.py db upgrade'") in log.getvalue()
 
 
 def test_healthz_on_a_revision_the_code_does_not_know(app, client, database):
@@ -89,49 +79,13 @@ def test_no_warning_at_head(app, client, caplog):
 
 def test_gunicorn_logs_the_warning_of_a_database_behind(project):
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-        cwd=project.root, env=project.env(PORT=str(port), WEB_CONCURRENCY="1"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    try:
-        status, body = first_answer(f"http://127.0.0.1:{port}/healthz", process=server)
+    with project.background("-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app",
+                            env={"PORT": str(port), "WEB_CONCURRENCY": "1"}) as server:
+        status, body = server.answer(f"http://127.0.0.1:{port}/healthz")
         assert status == 503 and json.loads(body)["status"] == "behind"
-        assert first_answer(f"http://127.0.0.1:{port}/healthz")[0] == 503
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
-    assert output.count(BEHIND) == 1, output
-    assert "Traceback" not in output
-
-
-@pytest.mark.parametrize("reload_flag", [[], ["-R"]], ids=["reloader", "no-reloader"])
-def test_runserver_warns_at_startup_before_any_request(project, reload_flag):
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "-p", str(free_port()), *reload_flag],
-        cwd=project.root, env=project.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )
-    lines = []
-    warned = threading.Event()
-
-    def read():
-        for line in server.stdout:
-            lines.append(line)
-            if BEHIND in line:
-                warned.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert warned.wait(timeout=60), "".join(lines)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        reader.join(timeout=30)
-    output = "".join(lines)
-    assert output.count(BEHIND) == 1, output
-    assert "Traceback" not in output
+        assert server.answer(f"http://127.0.0.1:{port}/healthz")[0] == 503
+    assert server.output.count(BEHIND) == 1, server.output
+    assert "Traceback" not in server.output
 
 
 def test_the_check_does_not_change_the_database(database):

@@ -7,17 +7,15 @@ from app import create_app
 from exts import MYSQL_TABLE_OPTIONS, db
 from models import QuestionModel, UserModel
 from setting import ConfigError
+from tests.backends import database_unused, mariadb_only
 
 MYSQL_URL = "mysql+pymysql://app:pw@db.example/qa"
 
 
 @pytest.fixture
-def clean_env(monkeypatch):
-    for name in ("FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "DATABASE_POOL_RECYCLE",
-                 "MIGRATION_LOCK_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SECRET_KEY", "s" * 64)
-    return monkeypatch
+def clean_env(clean_env):
+    clean_env.setenv("SECRET_KEY", "s" * 64)
+    return clean_env
 
 
 def test_production_on_mysql_gets_utf8mb4_strict_mode_and_a_safe_pool(clean_env):
@@ -60,6 +58,7 @@ def test_pool_recycle_and_lock_timeout_come_from_the_environment(clean_env):
     assert app.config["MIGRATION_LOCK_TIMEOUT"] == 900
 
 
+@database_unused
 @pytest.mark.parametrize("env, message", [
     ({"DATABASE_URL": MYSQL_URL + "?charset=latin1"}, "Error: DATABASE_URL asks for charset=latin1"),
     ({"DATABASE_POOL_RECYCLE": "5m"},
@@ -84,9 +83,8 @@ def test_chinese_and_emoji_round_trip(app):
         title, "内容 ✅", "张三 😀")
 
 
-def test_every_table_is_innodb_utf8mb4(backend, app):
-    if backend != "mariadb":
-        pytest.skip("MySQL table options; SQLite has neither engines nor collations")
+@mariadb_only  # MySQL table options; SQLite has neither engines nor collations
+def test_every_table_is_innodb_utf8mb4(app):
     rows = db.session.execute(text(
         "SELECT table_name, engine, table_collation FROM information_schema.tables "
         "WHERE table_schema = DATABASE()")).all()
@@ -101,9 +99,8 @@ def test_every_table_is_innodb_utf8mb4(backend, app):
     assert charsets == ["utf8mb4"]
 
 
-def test_strict_mode_makes_an_over_long_value_an_error(backend, app):
-    if backend != "mariadb":
-        pytest.skip("SQLite does not enforce VARCHAR lengths at all")
+@mariadb_only  # SQLite does not enforce VARCHAR lengths at all
+def test_strict_mode_makes_an_over_long_value_an_error(app):
     mode = db.session.execute(text("SELECT @@SESSION.sql_mode")).scalar()
     # The server's own default here is only STRICT_TRANS_TABLES: this is ours.
     assert "STRICT_ALL_TABLES" in mode.split(",")
@@ -115,16 +112,14 @@ def test_strict_mode_makes_an_over_long_value_an_error(backend, app):
     assert db.session.scalars(db.select(QuestionModel)).all() == []
 
 
-def test_pool_recycle_is_below_the_servers_idle_timeout(backend, app):
-    if backend != "mariadb":
-        pytest.skip("MySQL closes idle connections; SQLite files do not")
+@mariadb_only  # MySQL closes idle connections; SQLite files do not
+def test_pool_recycle_is_below_the_servers_idle_timeout(app):
     wait_timeout = db.session.execute(text("SELECT @@SESSION.wait_timeout")).scalar()
     assert db.engine.pool._recycle < int(wait_timeout)
 
 
-def test_a_connection_the_server_dropped_is_replaced_before_use(backend, app, client, database):
-    if backend != "mariadb":
-        pytest.skip("MySQL drops idle connections; SQLite files do not")
+@mariadb_only  # MySQL drops idle connections; SQLite files do not
+def test_a_connection_the_server_dropped_is_replaced_before_use(app, client, database):
     # The first request's pending-migration check would absorb a dead connection too.
     assert client.get("/").status_code == 200
     db.session.remove()

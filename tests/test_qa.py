@@ -3,30 +3,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
-from app import create_app
 from exts import db
-from models import AnswerModel, QuestionModel, UserModel, utcnow
-
-
-def text(response):
-    return response.get_data(as_text=True)
-
-
-def add_questions(author, count, answers_each=0, title="Question {i}", start=None):
-    start = start or utcnow() - timedelta(days=1)
-    questions = []
-    for i in range(count):
-        question = QuestionModel(title=title.format(i=i), content=f"Body {i}", author=author,
-                                 create_time=start + timedelta(minutes=i))
-        questions.append(question)
-        db.session.add(question)
-        db.session.add_all([AnswerModel(content=f"Answer {j} to {i}", question=question,
-                                        author=author, create_time=start + timedelta(minutes=i, seconds=j))
-                            for j in range(answers_each)])
-    db.session.commit()
-    return questions
+from models import AnswerModel, QuestionModel, utcnow
+from tests.data import add_questions, another_worker, count_queries, make_user
+from tests.site import text
 
 
 @pytest.fixture(autouse=True)
@@ -38,11 +19,7 @@ def first_request_done(client):
 
 @pytest.fixture
 def ann(app):
-    user = UserModel(username="ann", email="ann@example.com")
-    user.set_password("correct horse battery")
-    db.session.add(user)
-    db.session.commit()
-    return user
+    return make_user("ann@example.com")
 
 
 # --- asking ---------------------------------------------------------------------------------
@@ -186,6 +163,26 @@ def test_answers_are_paginated(client, app, ann):
 
 # --- the list and pages ----------------------------------------------------------------------
 
+def test_index_lists_questions_newest_first_with_author_and_answer_count(client, ann):
+    older = QuestionModel(title="Older question", content="x", author=ann,
+                          create_time=utcnow() - timedelta(hours=1))
+    newer = QuestionModel(title="Newer <b>question</b>", content="y", author=ann)
+    db.session.add_all([older, newer])
+    db.session.add_all([AnswerModel(content=str(i), question=older, author=ann) for i in range(3)])
+    db.session.commit()
+
+    page = text(client.get("/"))
+    assert page.index("Newer &lt;b&gt;question&lt;/b&gt;") < page.index("Older question")
+    assert "3 answers" in page and "0 answers" in page
+    assert "by ann" in page
+
+
+def test_index_page_out_of_range_is_empty_not_an_error(client):
+    response = client.get("/?page=999")
+    assert response.status_code == 200
+    assert "No questions yet." in text(response)
+
+
 def test_index_is_paginated_twenty_a_page(client, ann):
     add_questions(ann, 45)
     first = text(client.get("/"))
@@ -252,18 +249,6 @@ def test_empty_and_too_long_searches(client):
 
 # --- constant SQL, whatever the page size -------------------------------------------------
 
-def count_queries(client, path):
-    statements = []
-    record = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(path)
-        assert response.status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
-
-
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged-in"])
 def test_pages_run_a_constant_number_of_queries(site, client, app, ann, logged_in):
     if logged_in:
@@ -285,14 +270,9 @@ def test_pages_run_a_constant_number_of_queries(site, client, app, ann, logged_i
 # --- the page cache for anonymous visitors ---------------------------------------------------
 
 def add_in_another_worker(app, author_id, title):
-    """A second app on the same database stands for another gunicorn worker process."""
-    other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
-    with other.app_context():
-        author = db.session.get(UserModel, author_id)
-        db.session.add(QuestionModel(title=title, content="x", author=author))
+    with another_worker(app):
+        db.session.add(QuestionModel(title=title, content="x", author_id=author_id))
         db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_cached_page_costs_one_query_and_sees_changes_from_other_workers(client, app, ann):

@@ -1,64 +1,108 @@
-"""make test's runner: both backends, and a run that tested nothing or skipped MariaDB fails."""
+"""make test's runner: one run over both backends; no test, a failure or a missing server fail it.
+
+Most cases run the runner on a small test file of their own (no database fixtures to load);
+one runs a real test of the suite on both backends.
+"""
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.backends import mariadb_available
-from tests.conftest import ROOT
+from tests.cli import ROOT
 
-QUICK_TEST = "tests/test_config.py::test_unknown_config_name_is_a_config_error"
+BOTH_BACKENDS_TEST = "tests/test_pending.py::test_the_check_does_not_change_the_database"
 NO_SERVER = "mysql+pymysql://root@127.0.0.1:9/"
+NOT_RUN = ("mariadb: NOT RUN, no server answers on 127.0.0.1:3306 (start one to run the whole "
+           "suite)")
+# A database test on each backend (as the suite's `backend` fixture makes them) and one without.
+SAMPLE = """
+import pytest
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def test_database(backend):
+    assert backend
+
+def test_no_database():
+    assert 1 + 1 == {two}
+"""
 
 
 def run_all(tmp_path, *args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in ("CI", "TEST_MARIADB_URL")}
-    base.update(PYTHON=sys.executable, TEST_ARTIFACTS=str(tmp_path / "artifacts"), **env)
+    """tests/run_all.sh as make test runs it, with one worker and no coverage."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("CI", "TEST_MARIADB_URL") and not k.startswith("COV")}
+    base.update(PYTHON=sys.executable, TEST_ARTIFACTS=str(tmp_path / "artifacts"),
+                TEST_WORKERS="0", TEST_COVERAGE="0", **env)
     return subprocess.run(["tests/run_all.sh", "-q", "-p", "no:cacheprovider", *args],
                           cwd=ROOT, env=base, capture_output=True, text=True, timeout=300)
 
 
-def closing_lines(result):
-    return result.stdout.strip().splitlines()[-3:]
+def sample(tmp_path, two=2):
+    path = tmp_path / "test_sample.py"
+    path.write_text(SAMPLE.format(two=two))
+    return str(path)
+
+
+def summary(result):
+    """The closing lines: one per backend, the total, then the notes."""
+    closing = result.stdout.strip().splitlines()
+    start = next(i for i, line in enumerate(closing) if line.startswith("sqlite: "))
+    return closing[start:]
 
 
 def test_without_a_server_under_ci_the_run_fails(tmp_path):
-    result = run_all(tmp_path, QUICK_TEST, CI="true", TEST_MARIADB_URL=NO_SERVER)
+    result = run_all(tmp_path, sample(tmp_path), CI="true", TEST_MARIADB_URL=NO_SERVER)
     assert result.returncode == 1
-    assert closing_lines(result) == [
-        "sqlite: passed",
+    assert summary(result) == [
+        "sqlite: 1 passed, 0 failed, 0 skipped",
+        "mariadb: 0 passed, 0 failed, 0 skipped",
+        "no database: 1 passed, 0 failed, 0 skipped",
+        "total: 2 passed, 0 failed, 0 skipped",
         "mariadb: FAILED, no server answers on 127.0.0.1:3306 and CI requires one",
-        "total: 1 passed, 0 failed, 0 skipped",
     ]
 
 
-def test_without_a_server_outside_ci_the_sqlite_half_passes_and_says_so(tmp_path):
-    result = run_all(tmp_path, QUICK_TEST, TEST_MARIADB_URL=NO_SERVER)
-    assert result.returncode == 0
-    assert "mariadb: NOT RUN, no server answers on 127.0.0.1:3306" in result.stdout
+def test_without_a_server_outside_ci_the_rest_passes_and_says_so(tmp_path):
+    result = run_all(tmp_path, sample(tmp_path), TEST_MARIADB_URL=NO_SERVER)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(result) == [
+        "sqlite: 1 passed, 0 failed, 0 skipped",
+        "mariadb: 0 passed, 0 failed, 0 skipped",
+        "no database: 1 passed, 0 failed, 0 skipped",
+        "total: 2 passed, 0 failed, 0 skipped",
+        NOT_RUN,
+    ]
 
 
 def test_a_run_that_collects_no_test_fails(tmp_path):
-    result = run_all(tmp_path, "-k", "no_test_has_this_name", TEST_MARIADB_URL=NO_SERVER)
+    result = run_all(tmp_path, sample(tmp_path), "-k", "no_test_has_this_name",
+                     TEST_MARIADB_URL=NO_SERVER)
     assert result.returncode == 1
-    assert "sqlite: FAILED, no test ran (pytest exit 5)" in result.stdout
-    assert closing_lines(result)[-1] == "total: 0 passed, 0 failed, 0 skipped"
+    assert summary(result)[-3:] == ["total: 0 passed, 0 failed, 0 skipped", NOT_RUN,
+                                    "FAILED: no test ran (pytest exit 5)"]
 
 
 def test_a_failing_test_fails_the_run(tmp_path):
-    result = run_all(tmp_path, QUICK_TEST, "--backend", "nosuchbackend",
-                     TEST_MARIADB_URL=NO_SERVER)
+    result = run_all(tmp_path, sample(tmp_path, two=3), TEST_MARIADB_URL=NO_SERVER)
     assert result.returncode == 1
-    assert "sqlite: FAILED (pytest exit 4)" in result.stdout
+    assert "assert (1 + 1) == 3" in result.stdout
+    assert summary(result) == [
+        "sqlite: 1 passed, 0 failed, 0 skipped",
+        "mariadb: 0 passed, 0 failed, 0 skipped",
+        "no database: 0 passed, 1 failed, 0 skipped",
+        "total: 1 passed, 1 failed, 0 skipped",
+        NOT_RUN,
+        "FAILED: pytest exit 1",
+    ]
 
 
-def test_with_a_server_both_backends_run(tmp_path):
-    if not mariadb_available():
-        pytest.skip("needs the MariaDB server on 127.0.0.1:3306")
-    result = run_all(tmp_path, QUICK_TEST, CI="true")
+@pytest.mark.mariadb  # needs the server
+def test_with_a_server_each_database_test_runs_on_both_backends(tmp_path):
+    result = run_all(tmp_path, BOTH_BACKENDS_TEST, CI="true")
     assert result.returncode == 0, result.stdout + result.stderr
-    for backend in ("sqlite", "mariadb"):
-        assert (tmp_path / "artifacts" / f"junit-{backend}.xml").exists()
-    assert closing_lines(result) == ["sqlite: passed", "mariadb: passed",
-                                     "total: 2 passed, 0 failed, 0 skipped"]
+    assert (tmp_path / "artifacts" / "junit.xml").exists()
+    assert summary(result) == ["sqlite: 1 passed, 0 failed, 0 skipped",
+                               "mariadb: 1 passed, 0 failed, 0 skipped",
+                               "no database: 0 passed, 0 failed, 0 skipped",
+                               "total: 2 passed, 0 failed, 0 skipped"]

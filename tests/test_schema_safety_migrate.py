@@ -1,4 +1,9 @@
-"""db migrate asks about renames and NOT NULL values on a terminal; without one it never guesses."""
+"""db migrate asks about renames and NOT NULL values on a terminal; without one it never guesses.
+
+The questions are answered in-process on a simulated terminal (``typed=``: the screen is the
+result's stdout, with what was typed echoed); one test holds the same conversation on a real
+pseudo-terminal.
+"""
 import sqlalchemy as sa
 
 from tests.schema_safety_support import (
@@ -25,9 +30,18 @@ def add_question_column(project, line):
     edit_models(project, QUESTION_ID, QUESTION_ID + line)
 
 
+def assert_in_order(screen, *parts):
+    """Each of *parts* appears on *screen*, each after the one before."""
+    at = 0
+    for part in parts:
+        found = screen.find(part, at)
+        assert found >= 0, f"{part!r} does not follow on the screen:\n{screen}"
+        at = found + len(part)
+
+
 # -- renamed columns ---------------------------------------------------------------------
 
-def test_rename_column_answered_yes_keeps_the_values(project):
+def test_rename_column_answered_yes_on_a_real_terminal_keeps_the_values(project):
     seed(project)
     edit_models(project, TITLE, HEADLINE)
     before = project.versions()
@@ -53,14 +67,13 @@ def test_rename_column_answered_no_writes_drop_and_add_which_upgrade_refuses(pro
     seed(project)
     edit_models(project, TITLE, HEADLINE)
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "replace title")
-    term.expect("Did you rename question.title to question.headline? [y/N] ")
-    term.send("n")
-    # headline is then a new NOT NULL column: the rows already there need a value.
-    term.expect("Value for existing rows of question.headline (VARCHAR(200)); empty to stop: ")
-    term.send("untitled")
-    assert term.finish() == 0, term.output
-    assert "drops column question.title and its values" in term.output
+    result = project.manage("db", "migrate", "-m", "replace title", typed=["n", "untitled"])
+    assert_in_order(result.stdout,
+                    "Did you rename question.title to question.headline? [y/N] n\n",
+                    # headline is then a new NOT NULL column: the rows there need a value.
+                    "Value for existing rows of question.headline (VARCHAR(200)); "
+                    "empty to stop: untitled\n",
+                    "drops column question.title and its values")
     (script,) = new_scripts(project, before)
     assert "batch_op.drop_column('title')" in script
     assert ".values({'headline': 'untitled'})" in script
@@ -144,10 +157,9 @@ def test_explicit_rename_can_change_the_type_too(project):
 def test_renaming_an_indexed_column_renames_its_index(project):
     seed(project)
     edit_models(project, CAPTCHA_EMAIL, CAPTCHA_EMAIL.replace("email =", "address ="))
-    term = terminal(project, "db", "migrate", "-m", "rename captcha email")
-    term.expect("Did you rename email_captcha.email to email_captcha.address? [y/N] ")
-    term.send("yes")
-    assert term.finish() == 0, term.output
+    result = project.manage("db", "migrate", "-m", "rename captcha email", typed=["yes"])
+    assert ("Did you rename email_captcha.email to email_captcha.address? [y/N] yes\n"
+            in result.stdout)
     project.manage("db", "upgrade")
     assert column_values(project, "email_captcha", "address") == [
         "ann@example.com", "bob@example.com"]
@@ -204,10 +216,8 @@ def test_rename_table_answered_yes_keeps_the_rows(project):
     seed(project)
     edit_models(project, CAPTCHA_TABLE, '    __tablename__ = "captcha"\n')
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "rename captcha table")
-    term.expect("Did you rename table email_captcha to captcha? [y/N] ")
-    term.send("y")
-    assert term.finish() == 0, term.output
+    result = project.manage("db", "migrate", "-m", "rename captcha table", typed=["y"])
+    assert "Did you rename table email_captcha to captcha? [y/N] y\n" in result.stdout
     (script,) = new_scripts(project, before)
     assert "op.rename_table('email_captcha', 'captcha')" in script
     assert "op.rename_table('captcha', 'email_captcha')" in script
@@ -252,11 +262,10 @@ def test_rename_table_answered_no_writes_a_drop_that_upgrade_refuses(project):
     seed(project)
     edit_models(project, CAPTCHA_TABLE, '    __tablename__ = "captcha"\n')
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "new captcha table")
-    term.expect("Did you rename table email_captcha to captcha? [y/N] ")
-    term.send("")  # Enter: the default, no
-    assert term.finish() == 0, term.output
-    assert "drops table email_captcha and every row in it" in term.output
+    # Enter: the default, no.
+    result = project.manage("db", "migrate", "-m", "new captcha table", typed=[""])
+    assert_in_order(result.stdout, "Did you rename table email_captcha to captcha? [y/N] \n",
+                    "drops table email_captcha and every row in it")
     (script,) = new_scripts(project, before)
     assert "op.drop_table('email_captcha')" in script
 
@@ -285,16 +294,14 @@ def test_not_null_column_asks_for_a_value_and_fills_existing_rows(project):
     seed(project)
     add_question_column(project, VIEWS_NOT_NULL)
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "add views")
+    result = project.manage("db", "migrate", "-m", "add views", typed=["lots", "0"])
     prompt = "Value for existing rows of question.views (INTEGER); empty to stop: "
-    term.expect("question.views is added as NOT NULL without a server default")
-    term.expect(prompt)
-    term.send("lots")
-    term.expect("question.views is an integer: enter a whole number such as 0")
-    term.expect(prompt)
-    term.send("0")
-    assert term.finish() == 0, term.output
-    assert "adds question.views, fills existing rows with 0, then makes it NOT NULL" in term.output
+    assert_in_order(result.stdout,
+                    "question.views is added as NOT NULL without a server default",
+                    prompt + "lots\n",
+                    "question.views is an integer: enter a whole number such as 0\n",
+                    prompt + "0\n",
+                    "adds question.views, fills existing rows with 0, then makes it NOT NULL")
     (script,) = new_scripts(project, before)
     add, fill, alter = (script.index("add_column(sa.Column('views', sa.Integer(), nullable=True))"),
                         script.index(".values({'views': 0})"), script.index("nullable=False)"))
@@ -309,10 +316,9 @@ def test_not_null_column_asks_for_a_value_and_fills_existing_rows(project):
 def test_not_null_datetime_accepts_now(project):
     seed(project)
     add_question_column(project, "    edited = db.Column(db.DateTime, nullable=False)\n")
-    term = terminal(project, "db", "migrate", "-m", "add edited")
-    term.expect("Value for existing rows of question.edited (DATETIME); empty to stop: ")
-    term.send("now")
-    assert term.finish() == 0, term.output
+    result = project.manage("db", "migrate", "-m", "add edited", typed=["now"])
+    assert ("Value for existing rows of question.edited (DATETIME); empty to stop: now\n"
+            in result.stdout)
     project.manage("db", "upgrade")
     assert None not in column_values(project, "question", "edited")
 
@@ -321,12 +327,10 @@ def test_not_null_question_left_empty_stops_without_a_script(project):
     seed(project)
     add_question_column(project, VIEWS_NOT_NULL)
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "add views")
-    term.expect("empty to stop: ")
-    term.send("")
-    assert term.finish() == 1, term.output
-    assert "stopped: no script was written" in term.output
-    assert "Traceback" not in term.output
+    result = project.manage("db", "migrate", "-m", "add views", typed=[""], check=False)
+    assert result.returncode == 1
+    assert_in_order(result.stdout, "empty to stop: \n", "stopped: no script was written")
+    assert "Traceback" not in result.stdout
     assert project.versions() == before
 
 
@@ -359,21 +363,22 @@ def test_not_null_unique_column_is_refused_with_advice(project):
     add_question_column(project, "    slug = db.Column(db.String(50), nullable=False, "
                                  "unique=True)\n")
     before = project.versions()
-    term = terminal(project, "db", "migrate", "-m", "add slug")
-    assert term.finish() == 1, term.output
+    result = project.manage("db", "migrate", "-m", "add slug", typed=[], check=False)
+    assert result.returncode == 1
     assert ("question.slug is added as NOT NULL and unique without a server default: one value "
-            "for every existing row would repeat it.") in term.output
-    assert "empty to stop" not in term.output
+            "for every existing row would repeat it.") in result.stdout
+    assert "empty to stop" not in result.stdout
     assert project.versions() == before
 
 
 def test_no_input_asks_nothing_even_on_a_terminal(project):
     seed(project)
     add_question_column(project, VIEWS_NOT_NULL)
-    term = terminal(project, "db", "migrate", "-m", "add views", "--no-input")
-    assert term.finish() == 1, term.output
-    assert "empty to stop" not in term.output
-    assert "--fill question.views=VALUE" in term.output
+    result = project.manage("db", "migrate", "-m", "add views", "--no-input", typed=[],
+                            check=False)
+    assert result.returncode == 1
+    assert "empty to stop" not in result.stdout
+    assert "--fill question.views=VALUE" in result.stdout
 
 
 # -- the list of destructive operations -------------------------------------------------------
@@ -430,11 +435,8 @@ def test_flask_db_migrate_takes_the_same_answers_as_x_arguments(project):
 def test_flask_db_migrate_asks_on_a_terminal(project):
     seed(project)
     add_question_column(project, "    views = db.Column(db.Integer, nullable=False, default=0)\n")
-    term = terminal(project, "db", "migrate", "-m", "add views", flask=True)
-    term.expect("rows question already holds need a value. The model's default for new rows "
-                "is 0.")
-    term.expect("empty to stop: ")
-    term.send("4")
-    assert term.finish() == 0, term.output
+    result = flask(project, "db", "migrate", "-m", "add views", typed=["4"])
+    assert_in_order(result.stdout, "rows question already holds need a value. The model's "
+                    "default for new rows is 0.", "empty to stop: 4\n")
     project.manage("db", "upgrade")
     assert column_values(project, "question", "views") == [4, 4, 4]

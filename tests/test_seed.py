@@ -3,6 +3,8 @@ import re
 
 import pytest
 
+from tests.backends import database_unused
+
 
 def counts(project):
     return {table: project.database.execute(f"SELECT COUNT(*) FROM {table}")[0][0]
@@ -32,12 +34,13 @@ def test_seed_creates_demo_data_and_is_safe_to_run_twice(project):
     assert all(a["create_time"] >= asked[a["question_id"]] for a in project.database.rows("answer"))
 
 
-def test_seed_is_fast_ten_thousand_questions_in_seconds(project):
+def test_seed_inserts_ten_thousand_questions_in_slices(project):
+    """More rows than one INSERT slice holds (cli/seed.py's CHUNK); its speed is bench/'s."""
     project.manage("db", "upgrade")
-    result = project.manage("seed", "--users", "50", "--questions", "10000", "--answers", "20000",
-                            timeout=120)
-    seconds = float(re.search(r"Seeded in ([\d.]+) s", result.stdout).group(1))
-    assert seconds < 10
+    result = project.manage("seed", "--users", "50", "--questions", "10000", "--answers", "20000")
+    assert re.search(r"^Seeded in [\d.]+ s: users 50 added \(50 demo in all\), questions 10000 "
+                     r"added \(10000 demo in all\), answers 20000 added \(20000 demo in all\)$",
+                     result.stdout, re.M)
     assert counts(project) == {"user": 50, "question": 10000, "answer": 20000}
 
 
@@ -60,6 +63,7 @@ def test_seed_refuses_impossible_counts(project, args, message):
     assert result.stderr.startswith(message) and "Traceback" not in result.stderr
 
 
+@database_unused
 def test_seed_with_a_word_for_a_number_is_a_usage_error(project):
     result = project.manage("seed", "--users", "many", check=False)
     assert result.returncode == 2 and "invalid int value" in result.stderr

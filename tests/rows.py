@@ -1,0 +1,45 @@
+"""A row in every table of a project's database, and snapshots of every row to compare."""
+from datetime import datetime
+
+import sqlalchemy as sa
+
+# One row for every table of the schema, inserted as soon as the table exists.
+SAMPLE_ROWS = {
+    "user": {"id": 1, "username": "ann", "email": "ann@example.com",
+             "password_hash": "scrypt:x", "join_time": datetime(2026, 1, 1, 10, 0)},
+    "email_captcha": {"id": 1, "email": "ann@example.com", "captcha": "123456",
+                      "create_time": datetime(2026, 1, 1, 10, 0), "used": False, "attempts": 0},
+    "login_failure": {"id": 1, "email": "ann@example.com",
+                      "create_time": datetime(2026, 1, 1, 10, 0)},
+    "question": {"id": 1, "title": "How do migrations work? 迁移 🚀", "content": "Body",
+                 "create_time": datetime(2026, 1, 1, 10, 1), "author_id": 1},
+    "answer": {"id": 1, "content": "Read the script first.",
+               "create_time": datetime(2026, 1, 1, 10, 2), "question_id": 1, "author_id": 1},
+}
+
+
+def snapshot(project):
+    """Every row of every application table, as dicts, to compare before and after."""
+    database = project.database
+    return {name: database.rows(name) for name in database.tables() - {"alembic_version"}}
+
+
+def kept(before, after):
+    """True when every row of *before* is in *after* with the same values in shared columns."""
+    for table, rows in before.items():
+        if table not in after or len(after[table]) != len(rows):
+            return False
+        for old, new in zip(rows, after[table]):
+            if any(new[column] != value for column, value in old.items() if column in new):
+                return False
+    return True
+
+
+def fill_new_tables(project):
+    database = project.database
+    existing = database.tables()
+    for table, row in SAMPLE_ROWS.items():
+        if table in existing and not database.rows(table):
+            Table = sa.Table(table, sa.MetaData(), autoload_with=database.engine)
+            with database.engine.begin() as conn:
+                conn.execute(Table.insert().values(**row))
