@@ -5,7 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, Table, event
 
-from mailqueue.celery_app import MailQueue
+from mailqueue.extension import MailQueue
 
 # Named constraints: SQLite batch migrations and every later drop_constraint need names.
 NAMING_CONVENTION = {

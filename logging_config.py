@@ -136,6 +136,8 @@ def configure(log_format="plain", level="INFO", secrets=()):
     root.setLevel(level)
     for name, library_level in LIBRARY_LEVELS.items():
         logging.getLogger(name).setLevel(library_level)
+    # Python's warnings become log lines too, not bare text between the JSON objects.
+    logging.captureWarnings(True)
 
 
 def gunicorn_dict_config(log_format="plain", level="INFO", secrets=()):

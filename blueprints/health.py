@@ -1,7 +1,6 @@
 """GET /healthz for load balancers: 200 with the revision at head, 503 otherwise; the broker."""
 from flask import Blueprint, current_app, jsonify
 
-from mailqueue.celery_app import broker_status
 from migrating.status import database_status
 
 bp = Blueprint("health", __name__)
@@ -11,9 +10,9 @@ bp = Blueprint("health", __name__)
 def healthz():
     status = database_status(current_app)
     body = status.as_dict()
-    celery = current_app.extensions["mail_queue"]
-    if celery is not None:
+    queue = current_app.extensions["mail_queue"]
+    if queue is not None:
         # Reported, but it does not decide the status: pages still work without the broker,
         # and every server shares it, so taking this one out of rotation would not help.
-        body["broker"] = broker_status(celery)
+        body["broker"] = queue.status()
     return jsonify(body), 200 if status.ok else 503, {"Cache-Control": "no-store"}

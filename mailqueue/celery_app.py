@@ -1,9 +1,10 @@
-"""The Celery app that carries registration mail to the workers, one per Flask app."""
+"""The Celery app that carries registration mail to the workers: configured, published to."""
 from amqp.exceptions import AMQPError, MessageNacked, NotFound
 from celery import Celery, Task, signals
 from kombu.exceptions import KombuError
 
 import logging_config
+from mailqueue.extension import BrokerError
 from mailqueue.tasks import TASK_NAME, register_tasks
 
 # kombu's own errors, py-amqp's (a refused login, a closed channel), a nack, socket errors.
@@ -16,25 +17,17 @@ def keep_app_logging(**kwargs):
     (logging_config.py), with the level of LOG_LEVEL rather than the worker's --loglevel."""
 
 
-class BrokerError(Exception):
-    """The broker did not take the job: not reachable, refused it, or did not confirm it."""
+class CeleryQueue:
+    """The Celery app of one Flask app, and what the web side does with it."""
 
+    def __init__(self, app):
+        self.celery = make_celery(app)
 
-class MailQueue:
-    """Flask extension: ``app.extensions["mail_queue"]`` is the app's Celery app, or None
-    when CELERY_BROKER_URL is not set (the web process then sends mail itself)."""
+    def publish(self, email, code, expires_at, request_id=None):
+        return publish(self.celery, email, code, expires_at, request_id)
 
-    def init_app(self, app):
-        url = app.config["CELERY_BROKER_URL"]
-        if not url:
-            app.extensions["mail_queue"] = None
-            if not (app.debug or app.testing):
-                app.logger.warning(
-                    "CELERY_BROKER_URL is not set: registration mail is sent by the web "
-                    "process itself, within the request. Set CELERY_BROKER_URL to a RabbitMQ "
-                    "URL and run 'python manage.py worker' to send it from a queue.")
-            return
-        app.extensions["mail_queue"] = make_celery(app)
+    def status(self):
+        return broker_status(self.celery)
 
 
 def make_celery(app):

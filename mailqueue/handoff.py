@@ -5,7 +5,7 @@ from datetime import timezone
 from flask import current_app
 
 import logging_config
-from mailqueue.celery_app import BrokerError, publish
+from mailqueue.extension import BrokerError
 from mailqueue.sending import send_code
 
 
@@ -19,14 +19,13 @@ def hand_over_code(email, code, expires_at):
     Returns once the SMTP server took the mail, or once the broker confirmed it holds the job;
     raises MailNotSent otherwise.
     """
-    celery = current_app.extensions["mail_queue"]
+    queue = current_app.extensions["mail_queue"]
     try:
-        if celery is None:
+        if queue is None:
             send_code(email, code)
         else:
             if expires_at.tzinfo is None:
                 expires_at = expires_at.replace(tzinfo=timezone.utc)
-            publish(celery, email, code, expires_at,
-                    request_id=logging_config.current_request_id.get())
+            queue.publish(email, code, expires_at, logging_config.current_request_id.get())
     except (smtplib.SMTPException, OSError, BrokerError) as exc:
         raise MailNotSent(" ".join(str(exc).split()) or type(exc).__name__) from exc

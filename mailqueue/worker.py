@@ -18,10 +18,10 @@ class Worker(Command):
         return self.run(app, *args)
 
     def run(self, app, args):
-        celery = app.extensions["mail_queue"]
-        if celery is None:
+        queue = app.extensions["mail_queue"]
+        if queue is None:
             sys.exit("Error: CELERY_BROKER_URL is not set, so the web process sends mail itself "
                      "and there is no queue to work on")
         # Celery's banner is plain text on stdout: left out when every line must be JSON.
         quiet = ["--quiet"] if app.config["LOG_FORMAT"] == "json" else []
-        return celery.worker_main([*quiet, "worker", *DEFAULT_OPTIONS, *args])
+        return queue.celery.worker_main([*quiet, "worker", *DEFAULT_OPTIONS, *args])

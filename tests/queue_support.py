@@ -166,42 +166,55 @@ def app_env(**settings):
     return env
 
 
+READY = r"@\S+ ready\."
+
+
+def wait_for_line(path, pattern, process, timeout=60):
+    """Wait until the file at *path*, written by *process*, has a line matching *pattern*."""
+    regex = re.compile(pattern, re.M)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = regex.search(path.read_text())
+        if found:
+            return found
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}:\n"
+                                 f"{path.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{process.args} logged no {pattern!r} in {timeout} s:\n"
+                                 f"{path.read_text()}")
+        # A bounded poll: the writer is another process, its log file the only signal.
+        time.sleep(0.05)
+
+
 class WorkerProcess:
-    """``python manage.py worker`` in a process group of its own, its output in a file."""
+    """``python manage.py worker`` in a process group of its own; its log (stderr) and what
+    Celery prints (stdout: the banner, the shutdown notice) each in a file."""
 
     def __init__(self, tmp_path, name, env, concurrency=1):
         self.name = f"{name}-{uuid.uuid4().hex[:8]}"
         self.log_path = tmp_path / f"{self.name}.log"
-        self._log = open(self.log_path, "w")
+        self.stdout_path = tmp_path / f"{self.name}.stdout"
+        self._files = [open(self.log_path, "w"), open(self.stdout_path, "w")]
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "worker", "-P", "prefork", "-c", str(concurrency),
              "-n", f"{self.name}@%h"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stderr=self._files[0], stdout=self._files[1],
             start_new_session=True,
         )
 
     def log(self):
         return self.log_path.read_text()
 
+    def stdout(self):
+        return self.stdout_path.read_text()
+
     def wait_for_line(self, pattern, timeout=60):
         """Wait until the worker logs a line matching *pattern*; that match."""
-        regex = re.compile(pattern, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            found = regex.search(self.log())
-            if found:
-                return found
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker {self.name} exited with {self.process.returncode}"
-                                     f":\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"worker {self.name} logged no {pattern!r} in {timeout} s:"
-                                     f"\n{self.log()}")
-            # A bounded poll: the worker is another process, its log file the only signal.
-            time.sleep(0.05)
+        return wait_for_line(self.log_path, pattern, self.process, timeout)
 
     def wait_ready(self):
-        self.wait_for_line(r" ready\.$")
+        self.wait_for_line(READY)
         return self
 
     def pool_processes(self):
@@ -226,4 +239,5 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(30)
-        self._log.close()
+        for file in self._files:
+            file.close()

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,9 +17,9 @@ from exts import db
 from setting import ConfigError, from_environment
 from tests.conftest import PASSWORD, ROOT, IsolatedClient, Site
 from tests.http import free_port
-from tests.queue_support import (RABBITMQ_URL, SMTPStandIn, WorkerProcess, app_env,
-                                 delete_queue, queue_depth, rabbitmq_available, serving_smtp,
-                                 unique_queue)
+from tests.queue_support import (READY, RABBITMQ_URL, SMTPStandIn, app_env, delete_queue,
+                                 queue_depth, rabbitmq_available, serving_smtp, unique_queue,
+                                 wait_for_line, WorkerProcess)
 
 ERROR_LINE = ("Error: CELERY_BROKER_URL is not set, so the web process sends mail itself and "
               "there is no queue to work on")
@@ -252,13 +253,46 @@ def test_without_a_broker_smtp_that_hangs_costs_the_request_one_timeout(web, smt
     assert codes_in_database(database) == []
 
 
-@pytest.mark.parametrize("command", [["manage.py", "worker"],
-                                     ["-m", "celery", "-A", "mailqueue", "worker"]])
+@pytest.mark.parametrize("command", [
+    [sys.executable, "manage.py", "worker"],
+    [sys.executable, "-m", "celery", "-A", "mailqueue", "worker"],
+    [str(ROOT / "deploy" / "entrypoint.sh"), "worker"],
+])
 def test_the_worker_refuses_to_start_without_a_broker(command, database):
-    result = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True,
-                            env=app_env(FLASK_CONFIG="development", DATABASE_URL=database.url),
-                            timeout=60)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env=app_env(FLASK_CONFIG="development", DATABASE_URL=database.url,
+                                        PYTHON=sys.executable))
     assert (result.returncode, result.stderr.strip(), result.stdout) == (1, ERROR_LINE, "")
+
+
+def test_the_image_runs_the_worker_and_its_healthcheck_pings_it(queue, tmp_path):
+    """deploy/entrypoint.sh worker, as `docker run IMAGE worker`, with Celery's default name."""
+    env = worker_env(queue, MAIL_PORT=free_port(), PYTHON=sys.executable)
+
+    def healthcheck():
+        return subprocess.run([sys.executable, "deploy/healthcheck.py", "worker"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    idle = healthcheck()
+    assert idle.returncode == 1
+    assert idle.stderr.strip().splitlines()[-1] == (
+        f"unhealthy: celery@{socket.gethostname()} did not answer a ping within 3 s")
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen([str(ROOT / "deploy" / "entrypoint.sh"), "worker", "-c", "1"],
+                                  cwd="/", env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        wait_for_line(log_path, READY, worker)
+        healthy = healthcheck()
+        assert healthy.returncode == 0, healthy.stderr
+        assert f"{{'celery@{socket.gethostname()}': {{'ok': 'pong'}}}}" in healthy.stdout
+        os.killpg(worker.pid, signal.SIGTERM)  # docker stop: the worker is the entrypoint (exec)
+        assert worker.wait(60) == 0
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(30)
 
 
 def test_production_without_a_broker_says_so_once_at_start(caplog):
