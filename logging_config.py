@@ -1,4 +1,4 @@
-"""Logging for every process (web, CLI, mail worker): plain lines in development, JSON in production."""
+"""Logging of every process (web, CLI, mail worker): plain lines, or JSON lines in production."""
 import contextlib
 import contextvars
 import logging
@@ -71,8 +71,25 @@ class JsonLineFormatter(JsonFormatter):
                 log_data[name] = message_dict[name]
 
 
-class ContextFilter(logging.Filter):
-    """Stamps each record with the current request and job, and hides known secrets in it."""
+def stamp_records():
+    """Make every log record carry the current request and job ids, whichever handler (ours,
+    pytest's, a library's) receives it; safe to call again."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "stamps_ids", False):
+        return
+
+    def make_stamped_record(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        record.request_id = current_request_id.get()
+        record.task_id = current_task_id.get()
+        return record
+
+    make_stamped_record.stamps_ids = True
+    logging.setLogRecordFactory(make_stamped_record)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces known secrets in each record's message and traceback before it is written."""
 
     def __init__(self, secrets=()):
         super().__init__()
@@ -81,10 +98,6 @@ class ContextFilter(logging.Filter):
         self.secrets = sorted(found, key=len, reverse=True)
 
     def filter(self, record):
-        if getattr(record, "request_id", None) is None:
-            record.request_id = current_request_id.get()
-        if getattr(record, "task_id", None) is None:
-            record.task_id = current_task_id.get()
         if self.secrets:
             self._redact(record)
         return True
@@ -123,12 +136,13 @@ def make_handler(log_format="plain", secrets=()):
     """The one handler of every process: stderr, in *log_format*, with secrets hidden."""
     handler = StderrHandler()
     handler.setFormatter(JsonLineFormatter() if log_format == "json" else PlainFormatter())
-    handler.addFilter(ContextFilter(secrets))
+    handler.addFilter(RedactSecrets(secrets))
     return handler
 
 
 def configure(log_format="plain", level="INFO", secrets=()):
     """Route every record of this process through one stderr handler; safe to call again."""
+    stamp_records()
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(handler)
@@ -189,6 +203,7 @@ def job_context(request_id, task_id):
 
 def init_app(app):
     """Set up this process's logging from app.config; give each request an id and a log line."""
+    stamp_records()
     if app.config["CONFIGURE_LOGGING"]:
         configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"], secrets_in(app.config))
     # Registered before any other extension's hook, so that they run first and last.

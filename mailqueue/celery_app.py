@@ -1,4 +1,6 @@
 """The Celery app that carries registration mail to the workers: configured, published to."""
+import contextlib
+
 from amqp.exceptions import AMQPError, MessageNacked, NotFound
 from celery import Celery, Task, signals
 from kombu.exceptions import KombuError
@@ -15,19 +17,6 @@ BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, OSError)
 def keep_app_logging(**kwargs):
     """A receiver here tells Celery to leave logging alone: create_app set it up already
     (logging_config.py), with the level of LOG_LEVEL rather than the worker's --loglevel."""
-
-
-class CeleryQueue:
-    """The Celery app of one Flask app, and what the web side does with it."""
-
-    def __init__(self, app):
-        self.celery = make_celery(app)
-
-    def publish(self, email, code, expires_at, request_id=None):
-        return publish(self.celery, email, code, expires_at, request_id)
-
-    def status(self):
-        return broker_status(self.celery)
 
 
 def make_celery(app):
@@ -71,45 +60,55 @@ def make_celery(app):
     return celery
 
 
-def publish(celery, email, code, expires_at, request_id=None):
-    """Put the mail job in the queue and wait for the broker to confirm it holds it.
+class CeleryQueue:
+    """The Celery app of one Flask app, and what the web side does with it."""
 
-    *expires_at* (an aware datetime) is when the code expires: the broker drops the job then,
-    and the worker never sends it after. Raises BrokerError if the job may not be queued.
-    """
-    timeout = celery.conf.broker_connection_timeout
-    try:
-        with celery.connection_for_write() as connection:
-            # Connecting may be tried twice: nothing was sent yet. The publish itself is not
-            # retried: after a lost confirmation the job could be in the queue twice.
+    def __init__(self, app):
+        self.celery = make_celery(app)
+
+    @contextlib.contextmanager
+    def _connection(self):
+        with self.celery.connection_for_write() as connection:
+            # Connecting may be tried twice: nothing was sent yet.
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-            celery.send_task(
-                TASK_NAME,
-                kwargs={"email": email, "code": code, "expires_at": expires_at.timestamp()},
-                # What Celery writes in its own log lines instead of the arguments.
-                kwargsrepr=repr({"email": email, "code": "******"}),
-                expires=expires_at, headers={"request_id": request_id},
-                connection=connection, retry=False, timeout=timeout, confirm_timeout=timeout,
-            )
-    except BROKER_ERRORS as exc:
-        raise BrokerError(describe(exc)) from exc
+            yield connection
 
+    def publish(self, email, code, expires_at, request_id=None):
+        """Put the mail job in the queue and wait for the broker to confirm it holds it.
 
-def describe(exc):
-    return " ".join(str(exc).split()) or type(exc).__name__
+        *expires_at* (an aware datetime) is when the code expires: the broker drops the job
+        then, and the worker never sends it after. Raises BrokerError if it may not be queued.
+        """
+        timeout = self.celery.conf.broker_connection_timeout
+        try:
+            # A connection of its own, and no retry of the publish: after a lost
+            # confirmation a retry could put the job in the queue twice.
+            with self._connection() as connection:
+                self.celery.send_task(
+                    TASK_NAME,
+                    kwargs={"email": email, "code": code, "expires_at": expires_at.timestamp()},
+                    # What Celery writes in its own log lines instead of the arguments.
+                    kwargsrepr=repr({"email": email, "code": "******"}),
+                    expires=expires_at, headers={"request_id": request_id},
+                    connection=connection, retry=False, timeout=timeout,
+                    confirm_timeout=timeout,
+                )
+        except BROKER_ERRORS as exc:
+            raise BrokerError(describe(exc)) from exc
 
-
-def broker_status(celery):
-    """For /healthz: whether the broker answers, jobs waiting, workers listening."""
-    queue = celery.conf.task_default_queue
-    try:
-        with celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
-            with connection.channel() as channel:
+    def status(self):
+        """For /healthz: whether the broker answers, jobs waiting, workers listening."""
+        queue = self.celery.conf.task_default_queue
+        try:
+            with self._connection() as connection, connection.channel() as channel:
                 try:
                     _, waiting, workers = channel.queue_declare(queue, passive=True)
                 except NotFound:
                     waiting = workers = 0  # no job was ever queued and no worker ever ran
-    except BROKER_ERRORS as exc:
-        return {"status": "unavailable", "error": describe(exc)}
-    return {"status": "ok", "queue": queue, "waiting": waiting, "workers": workers}
+        except BROKER_ERRORS as exc:
+            return {"status": "unavailable", "error": describe(exc)}
+        return {"status": "ok", "queue": queue, "waiting": waiting, "workers": workers}
+
+
+def describe(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__

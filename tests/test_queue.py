@@ -221,8 +221,8 @@ def test_the_worker_gives_up_before_a_code_expires_and_never_mails_it(web, worke
     assert site.send_code("ann@example.com").status_code == 200
     found = worker.wait_for_line(r"^ERROR \[mailqueue\.tasks\] \[request \w+\] Gave up mailing "
                                  r"the code to ann@example\.com after (\d+) attempts: it expires "
-                                 r"before another could finish\. Last error: Connection unexpectedly "
-                                 r"closed: timed out$")
+                                 r"before another could finish\. Last error: Connection "
+                                 r"unexpectedly closed: timed out$")
     attempts = int(found.group(1))
     worker.wait_for_line(r"Task mailqueue\.send_code\[[\w-]+\] succeeded")  # acknowledged
     smtp.serve()
@@ -244,12 +244,13 @@ def test_a_job_that_waits_in_the_queue_past_the_code_expiry_is_dropped(web, queu
 
 
 def test_without_a_broker_smtp_that_hangs_costs_the_request_one_timeout(web, smtp, database):
-    app, site = web(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=1)
+    app, site = web(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=2)
     started = time.perf_counter()
     response = site.send_code("ann@example.com")
     elapsed = time.perf_counter() - started
     assert response.status_code == 503
-    assert 1 <= elapsed < 2, f"{elapsed:.2f} s"
+    # One timeout, not a second one for a QUIT to a server that never answered.
+    assert 2 <= elapsed < 4, f"{elapsed:.2f} s"
     assert codes_in_database(database) == []
 
 
