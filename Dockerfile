@@ -1,4 +1,5 @@
 # The production image: deploy/entrypoint.sh runs `db upgrade`, then gunicorn on port 8000.
+# The same image runs the mail worker: docker run IMAGE worker (see deploy/entrypoint.sh).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +23,7 @@ RUN mkdir -p instance && chown app:app instance
 
 USER app
 EXPOSE 8000
+# For the web server; a worker container overrides it: --health-cmd "python deploy/healthcheck.py worker"
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "deploy/healthcheck.py"]
 ENTRYPOINT ["deploy/entrypoint.sh"]

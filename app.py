@@ -5,7 +5,8 @@ import sys
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from exts import csrf, db, mail, migrate
+import logging_config
+from exts import csrf, db, mail, mail_queue, migrate
 from migrating import status
 from setting import ConfigError, from_environment, get_config
 
@@ -32,6 +33,8 @@ def create_app(config_name=None, settings=None):
     app.config.update(settings or {})
     config_class.init_app(app)
 
+    # First: its request hooks run before and after every other extension's.
+    logging_config.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -51,6 +54,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=migrations, compare_type=True, render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
+    mail_queue.init_app(app)
 
 
 def register_blueprints(app):

@@ -5,6 +5,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, Table, event
 
+from mailqueue.extension import MailQueue
+
 # Named constraints: SQLite batch migrations and every later drop_constraint need names.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +28,8 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
+# The Celery app of the mail queue (a leaf module: it imports no model and no blueprint).
+mail_queue = MailQueue()
 
 
 @event.listens_for(Table, "after_parent_attach")

@@ -3,6 +3,12 @@ import multiprocessing
 import os
 import sys
 
+# gunicorn reads this file before it puts the project on sys.path (with --chdir, for one).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import logging_config  # noqa: E402
+from setting import ConfigError, from_environment, log_settings  # noqa: E402
+
 
 def _whole_number(name, default):
     value = os.environ.get(name, "").strip()
@@ -25,9 +31,17 @@ timeout = _whole_number("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 30
 # Behind a load balancer that keeps connections open for a while.
 keepalive = 5
-accesslog = "-"
+# gunicorn's own lines go through logging_config.py like the app's (JSON in production). Its
+# access log is off there: the app logs each request itself, with its request id and duration.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+try:
+    _log = log_settings()
+    _secrets = logging_config.secrets_in(from_environment())
+except ConfigError as exc:
+    sys.exit(f"Error: {exc}")
+logconfig_dict = logging_config.gunicorn_dict_config(_log["LOG_FORMAT"], _log["LOG_LEVEL"],
+                                                     _secrets)
 # The workers' heartbeat files; Docker's overlay disk can stall them (gunicorn's FAQ).
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"

@@ -1,4 +1,4 @@
-"""Command line: python manage.py db|runserver|shell ... (see --help)."""
+"""Command line: python manage.py db|runserver|shell|seed|worker ... (see --help)."""
 import compat  # noqa: F401  (must come before flask_script and flask_migrate)
 
 from flask import current_app
@@ -12,6 +12,7 @@ from cli.recover import Recover
 from cli.serve import CheckedServer
 from cli.seed import Seed
 from exts import db
+from mailqueue.worker import Worker
 from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
 from schema_safety.commands import add_safety_commands
 
@@ -32,6 +33,7 @@ manager.add_command("db", MigrateCommand)
 manager.add_command("runserver", CheckedServer(threaded=True))
 manager.add_command("shell", Shell(make_context=make_shell_context))
 manager.add_command("seed", Seed())
+manager.add_command("worker", Worker())
 
 if __name__ == "__main__":
     with one_line_errors():

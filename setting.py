@@ -1,5 +1,6 @@
 """Configuration classes, chosen by the FLASK_CONFIG environment variable."""
 import os
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -47,6 +48,27 @@ class Config:
     MAIL_DEFAULT_SENDER = "Q&A <noreply@localhost>"
     # True: write mail to the log instead of sending it (development without MAIL_SERVER).
     MAIL_CONSOLE = False
+    # Every SMTP call (connect, each command) gives up after this many seconds, in the web
+    # process and in the worker alike.
+    MAIL_TIMEOUT = 10
+
+    # With a broker (RabbitMQ: amqp://user:password@host:5672/vhost) the request only hands
+    # the mail to the queue and a worker (python manage.py worker) sends it; without one the
+    # web process sends it itself.
+    CELERY_BROKER_URL = None
+    MAIL_QUEUE = "mail"
+    # How long a request waits for the broker to connect and to confirm that it holds the job.
+    BROKER_TIMEOUT = 3
+    # The worker retries a mail the SMTP server did not take after this many seconds, then
+    # twice as long each time (at most MAIL_RETRY_MAX_DELAY), until the code expires.
+    MAIL_RETRY_DELAY = 5
+    MAIL_RETRY_MAX_DELAY = 60
+
+    # plain: readable lines; json: one JSON object per line, for a log collector.
+    LOG_FORMAT = "plain"
+    LOG_LEVEL = "INFO"
+    # Whether create_app sets up this process's logging (pytest collects records itself).
+    CONFIGURE_LOGGING = True
 
     # werkzeug's scrypt at its full cost (N=32768): about 0.1-0.5 s of CPU a hash.
     PASSWORD_HASH_METHOD = "scrypt"
@@ -86,11 +108,13 @@ class TestingConfig(Config):
     # hundreds of passwords. Production and development keep the full cost
     # (tests/test_models.py proves it).
     PASSWORD_HASH_METHOD = "scrypt:128:8:1"
+    CONFIGURE_LOGGING = False
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    LOG_FORMAT = "json"
 
     @classmethod
     def init_app(cls, app):
@@ -142,7 +166,12 @@ def from_environment(environ=os.environ):
         settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(environ["DATABASE_URL"])
     if environ.get("SECRET_KEY"):
         settings["SECRET_KEY"] = environ["SECRET_KEY"]
-    for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT"):
+    if environ.get("CELERY_BROKER_URL"):
+        settings["CELERY_BROKER_URL"] = broker_url(environ["CELERY_BROKER_URL"])
+    if environ.get("MAIL_QUEUE"):
+        settings["MAIL_QUEUE"] = environ["MAIL_QUEUE"].strip()
+    for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT", "MAIL_TIMEOUT",
+                 "BROKER_TIMEOUT", "MAIL_RETRY_DELAY", "MAIL_RETRY_MAX_DELAY"):
         if environ.get(name):
             settings[name] = _seconds(environ, name)
     if environ.get("PAGE_CACHE_SIZE"):
@@ -151,7 +180,51 @@ def from_environment(environ=os.environ):
         except ValueError:
             raise ConfigError(f"PAGE_CACHE_SIZE must be a number, not {environ['PAGE_CACHE_SIZE']!r}") from None
     settings.update(mail_from_environment(environ))
+    settings.update(logging_from_environment(environ))
     return settings
+
+
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def logging_from_environment(environ=os.environ):
+    """LOG_FORMAT and LOG_LEVEL, when set, checked."""
+    settings = {}
+    value = environ.get("LOG_FORMAT", "").strip().lower()
+    if value:
+        if value not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be plain or json, not {environ['LOG_FORMAT']!r}")
+        settings["LOG_FORMAT"] = value
+    value = environ.get("LOG_LEVEL", "").strip().upper()
+    if value:
+        if value not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                              f"not {environ['LOG_LEVEL']!r}")
+        settings["LOG_LEVEL"] = value
+    return settings
+
+
+def log_settings(config_name=None, environ=os.environ):
+    """LOG_FORMAT and LOG_LEVEL as create_app will set them, for processes without the app."""
+    config_class = get_config(config_name or environ.get("FLASK_CONFIG"))
+    settings = {"LOG_FORMAT": config_class.LOG_FORMAT, "LOG_LEVEL": config_class.LOG_LEVEL}
+    settings.update(logging_from_environment(environ))
+    return settings
+
+
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def broker_url(value):
+    """A RabbitMQ URL, checked; never echoed in an error, since it may hold a password."""
+    value = value.strip()
+    scheme = urlsplit(value).scheme
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigError(
+            "CELERY_BROKER_URL must be a RabbitMQ URL (amqp://user:password@host:5672/vhost), "
+            f"not {'a ' + scheme + ':// URL' if scheme else 'something without a scheme'}")
+    return value
 
 
 def configure_database(app):

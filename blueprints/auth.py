@@ -2,18 +2,17 @@
 import functools
 import math
 import secrets
-import smtplib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, url_for)
-from flask_mail import Message
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.forms import CaptchaForm, LoginForm, RegisterForm
-from exts import db, mail
+from exts import db
+from mailqueue.handoff import MailNotSent, hand_over_code
 from models import EmailCaptchaModel, LoginFailureModel, UserModel, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -91,8 +90,9 @@ def captcha_email():
     # Committed before sending so that no mailed code is missing from the database.
     db.session.commit()
     try:
-        send_captcha(email, code)
-    except (smtplib.SMTPException, OSError) as exc:
+        # Sent now, or, with a broker, queued for the mail worker.
+        hand_over_code(email, code, now + timedelta(seconds=config["CAPTCHA_TTL_SECONDS"]))
+    except MailNotSent as exc:
         current_app.logger.error("could not send the code to %s: %s", email, exc)
         # Forget the row, so that the 60-second wait does not apply to a mail never sent.
         db.session.delete(captcha)
@@ -100,23 +100,6 @@ def captcha_email():
         return jsonify(code=503, message="The email could not be sent. Please try again later."), 503
     minutes = config["CAPTCHA_TTL_SECONDS"] // 60
     return jsonify(code=200, message=f"A code was sent to {email}. It is valid for {minutes} minutes.")
-
-
-def send_captcha(email, code):
-    minutes = current_app.config["CAPTCHA_TTL_SECONDS"] // 60
-    message = Message(
-        subject="Your Q&A registration code",
-        recipients=[email],
-        body=(f"Your registration code is {code}\n\n"
-              f"It is valid for {minutes} minutes and can be used once.\n"
-              "If you did not ask for it, ignore this email.\n"),
-    )
-    if current_app.config["MAIL_CONSOLE"]:
-        current_app.logger.warning(
-            "MAIL_SERVER is not set, so this mail is printed instead of sent:\n"
-            "To: %s\nSubject: %s\n\n%s", email, message.subject, message.body)
-        return
-    mail.send(message)
 
 
 def check_captcha(email, code):

@@ -2,11 +2,17 @@
 # Start the site: check the settings, bring the database to the newest revision, then serve
 # it with gunicorn. Several containers may start at once: db upgrade holds a database-wide
 # lock, so each revision runs exactly once and the others wait for it, then find nothing to do.
-# Arguments that are not options run instead (docker run IMAGE python manage.py shell).
+# `worker` starts the mail worker instead (docker run IMAGE worker [celery worker options]);
+# other arguments that are not options run instead (docker run IMAGE python manage.py shell).
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python}"
 
+if [ "${1-}" = worker ]; then
+    shift
+    # exec: the worker gets the container's SIGTERM, finishes the mail in hand, then exits.
+    exec "$PYTHON" manage.py worker "$@"
+fi
 if [ "$#" -gt 0 ] && [ "${1#-}" = "$1" ]; then
     exec "$@"
 fi

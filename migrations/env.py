@@ -1,6 +1,5 @@
 """Alembic environment for Flask-Migrate: runs migrations against the app's own engine."""
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
@@ -10,9 +9,8 @@ from schema_safety import install_gate, review_autogenerate
 
 config = context.config
 
-# Keep the app's loggers alive: fileConfig would otherwise disable every logger that already
-# exists, silencing the app and Flask-Migrate's own "Error: ..." lines.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging is the app's (logging_config.py, set up by create_app), as for every command:
+# alembic.ini has no logging sections for fileConfig to replace it with.
 logger = logging.getLogger("alembic.env")
 
 migrate_config = current_app.extensions["migrate"]

@@ -1,0 +1,1 @@
+"""Registration mail: sent within the request, or handed to a Celery worker through RabbitMQ."""
