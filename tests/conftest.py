@@ -25,8 +25,8 @@ from tests.http import free_port
 ROOT = Path(__file__).resolve().parents[1]
 # What a user's checkout holds that the app needs at run time.
 PROJECT_ITEMS = ["manage.py", "app.py", "exts.py", "models.py", "setting.py", "compat.py",
-                 "migrations", "migrating", "blueprints", "cli", "templates", "static",
-                 "gunicorn.conf.py", "deploy", "schema_safety"]
+                 "migrations", "migration_safety", "blueprints", "cli", "templates", "static",
+                 "gunicorn.conf.py", "deploy"]
 # Variables of the developer's shell that would leak into the app under test.
 APP_VARIABLES = ["FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "FLASK_APP", "FLASK_DEBUG",
                  "DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT", "PORT", "WEB_CONCURRENCY",

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import create_engine
 
-from migrating.lock import migration_lock
+from migration_safety.lock import migration_lock
 
 WAITING = "Waiting up to"
 
