@@ -7,7 +7,9 @@ from alembic.operations import ops
 
 from migration_safety import risks as R
 from migration_safety.dryrun import DataChange, dry_run, written_table
+from migration_safety.describe import describe
 from migration_safety.errors import SafetyError
+from migration_safety.errors import describe as describe_error
 from migration_safety.keep import CELLS, COLUMN, TABLE, Keeper, RestoreKeptOp
 from migration_safety.names import is_ignored
 from migration_safety.online import OnlineDDL
@@ -108,7 +110,16 @@ class Plan:
                     f"without running it ({type(exc).__name__}: {exc}). Nothing was changed."
                 ) from exc
             for operation in recorded:
-                self._follow(operation, index, step, label)
+                try:
+                    self._follow(operation, index, step, label)
+                except SafetyError:
+                    raise
+                except Exception as exc:
+                    # A check that cannot run refuses: nothing has been changed yet.
+                    raise SafetyError(
+                        f"{self.direction} refused: could not check what the {label} does "
+                        f"({describe(operation, self.live.dialect)}): {type(exc).__name__}: "
+                        f"{describe_error(exc)}. Nothing was changed.") from exc
 
     def _names_now(self):
         names = {}

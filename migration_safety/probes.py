@@ -220,6 +220,6 @@ class LiveData:
         """(rows for which the CHECK condition is false, sample keys)."""
         source = self._source(table)
         # A CHECK passes when its condition is true or unknown (NULL): count only false.
-        failing = sa.not_(sa.text(f"({condition_sql})"))
+        failing = sa.text(f"NOT ({condition_sql})")
         count = self._scalar(sa.select(sa.func.count()).select_from(source).where(failing))
         return count, (self._ids(source, failing) if count else "")

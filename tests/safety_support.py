@@ -1,4 +1,6 @@
 """Helpers for the migration-safety tests: a table of chosen values, refusals, exact states."""
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from tests.schema_safety_support import state
@@ -23,6 +25,8 @@ def with_probe_table(project, columns, rows):
         f"{column}," for column in columns)), "op.drop_table('probe')")
     project.manage("db", "upgrade")
     for row in rows:
+        # Decimals as text: sqlite3 binds no Decimal, and both databases read '3.75' exactly.
+        row = {k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()}
         names = ", ".join(row)
         values = ", ".join(f":{name}" for name in row)
         project.database.execute(f"INSERT INTO probe ({names}) VALUES ({values})", row)

@@ -94,8 +94,8 @@ def test_a_composite_unique_constraint_over_duplicates_is_refused(project):
     project.database.execute("UPDATE email_captcha SET email = 'ann@example.com', "
                              "captcha = '123456'")
     project.add_revision("u1", "one code per address", """
-        op.create_unique_constraint('uq_email_captcha_email', 'email_captcha',
-                                    ['email', 'captcha'])
+        with op.batch_alter_table('email_captcha') as batch_op:
+            batch_op.create_unique_constraint('uq_email_captcha_email', ['email', 'captcha'])
     """)
     stderr = refused(project, "db", "upgrade", "--allow-data-loss")
     assert ("adds unique constraint uq_email_captcha_email on email_captcha (email, captcha), "
