@@ -485,13 +485,14 @@ class Plan:
         out = sys.stderr
         for note in self.notes:
             print(f"Note: {note}", file=out)
+        blockers = [f for f in self.findings if not f.kind.destroys]
+        losses = [f for f in self.findings if f.kind.destroys]
+        if blockers or (losses and not options.allow_data_loss):
+            raise SafetyError(self._refusal(blockers, losses, options))
+        # The data allows it; on MySQL, may it block writes?
         self.online.enforce(options, self.direction)
         if not self.findings:
             return {}
-        blockers = [f for f in self.findings if not f.kind.destroys]
-        losses = [f for f in self.findings if f.kind.destroys]
-        if blockers or not options.allow_data_loss:
-            raise SafetyError(self._refusal(blockers, losses, options))
 
         print(f"{self.direction} --allow-data-loss: destroying existing data:", file=out)
         for finding in losses:

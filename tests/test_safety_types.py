@@ -40,7 +40,8 @@ def test_a_conversion_that_keeps_every_value_applies_silently(project, name, old
                      [{"id": i, "value": v} for i, v in enumerate(before, 1)])
     project.add_revision("t1", name, alter_type(old, new))
     result = applied(project, "db", "upgrade")
-    assert "Note:" not in result.stderr
+    # Every value was checked (on MySQL a Note may say the change copies the table).
+    assert "not checked" not in result.stderr
     values = probe_values(project)
     if isinstance(after[0], (int, Decimal)) and not isinstance(after[0], bool):
         assert [number(v) for v in values] == [number(v) for v in after]
@@ -77,8 +78,8 @@ def test_a_conversion_that_would_lose_a_value_is_refused(project, name, old, bef
     project.add_revision("t1", name, alter_type(old, new))
     stderr = refused(project, "db", "upgrade")
     assert REFUSED in stderr
-    line = next(text for text in stderr.splitlines() if "upgrade to t1" in text)
-    assert "probe.value" in line and named in line, stderr
+    line = next(text for text in stderr.splitlines() if "probe.value" in text)
+    assert line.startswith("  - upgrade to t1") and named in line, stderr
     # --allow-data-loss is the way on, and says so.
     assert "run again with --allow-data-loss" in stderr
 
