@@ -44,15 +44,12 @@ def alembic_config():
 
 
 def _savepoints_on_pysqlite(engine):
-    # SQLAlchemy's documented recipe: pysqlite's own transaction handling would run DDL
-    # outside any transaction and break SAVEPOINT, which downgrade_leaves_no_trace needs.
+    # pysqlite's own transaction handling would commit before DDL and break the SAVEPOINTs
+    # downgrade_leaves_no_trace wraps each step in; without it, a SAVEPOINT opens the
+    # transaction itself (and env.py's lock sends its own BEGIN IMMEDIATE otherwise).
     @sa.event.listens_for(engine, "connect")
     def do_connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
-
-    @sa.event.listens_for(engine, "begin")
-    def do_begin(connection):
-        connection.exec_driver_sql("BEGIN")
 
 
 @pytest.fixture
