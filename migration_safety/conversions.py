@@ -19,6 +19,8 @@ import struct
 
 import sqlalchemy as sa
 
+from migration_safety.private import type_affinity
+
 LOST = object()  # what a value becomes when the new type cannot hold it
 
 _NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
@@ -32,7 +34,7 @@ MYSQL_INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "MEDIUMINT": 24, "INT": 32,
 MYSQL_TEXT_BYTES = {"TINYTEXT": 255, "TEXT": 65535, "MEDIUMTEXT": 16777215}
 
 
-def _instance(type_):
+def instance(type_):
     return type_() if isinstance(type_, type) else type_
 
 
@@ -44,7 +46,7 @@ def type_name(type_, dialect=None):
     """How the database spells *type_*: VARCHAR(200), INTEGER..."""
     if type_ is None:
         return "?"
-    type_ = _instance(type_)
+    type_ = instance(type_)
     try:
         return str(type_.compile(dialect=dialect))
     except Exception:  # a type the dialect cannot render; its repr still names it
@@ -53,7 +55,7 @@ def type_name(type_, dialect=None):
 
 def string_length(type_):
     """The length limit of a bounded string type, else None (Text, Enum, non-strings)."""
-    type_ = _instance(type_)
+    type_ = instance(type_)
     if isinstance(type_, sa.String) and not isinstance(type_, sa.Enum):
         return type_.length
     return None
@@ -62,7 +64,7 @@ def string_length(type_):
 # -- what a type is -------------------------------------------------------------------------
 
 def _category(type_):
-    type_ = _instance(type_)
+    type_ = instance(type_)
     if isinstance(type_, sa.Enum):
         return "enum"
     if isinstance(type_, sa.Boolean):
@@ -121,7 +123,7 @@ def _string_limit(type_, dialect):
 
 def widens(old_type, new_type, dialect):
     """True when *new_type* surely holds every value of *old_type*: no probe is needed."""
-    old, new = _instance(old_type), _instance(new_type)
+    old, new = instance(old_type), instance(new_type)
     a, b = _category(old), _category(new)
     if a is None or b is None:
         return False
@@ -237,7 +239,7 @@ def fits(value, new_type, dialect):
         return True
     if value is LOST:
         return False
-    new = _instance(new_type)
+    new = instance(new_type)
     kind = _category(new)
     if kind == "enum":
         return isinstance(value, str) and value in new.enums
@@ -280,7 +282,7 @@ def mysql_converted(value, new_type, dialect):
     """What MySQL/MariaDB's ALTER TABLE makes of *value* in *new_type* (LOST: refused)."""
     if value is None:
         return None
-    new = _instance(new_type)
+    new = instance(new_type)
     kind = _category(new)
     if kind in ("integer", "boolean"):
         number = _number(value)
@@ -326,8 +328,7 @@ def mysql_converted(value, new_type, dialect):
 
 def sqlite_casts(old_type, new_type):
     """True when a SQLite batch rebuild copies the column with CAST (its affinity changes)."""
-    old, new = _instance(old_type), _instance(new_type)
-    return old._type_affinity is not new._type_affinity
+    return type_affinity(instance(old_type)) is not type_affinity(instance(new_type))
 
 
 def survives(before, after, new_type, dialect):

@@ -250,7 +250,7 @@ def _restore_kept(operations, operation):
                                operation.columns)
 
 
-@renderers.dispatch_for(RestoreKeptOp)
+@renderers.dispatch_for(RestoreKeptOp, replace=True)
 def _render_restore_kept(autogen_context, op):
     columns = f", {op.columns!r}" if op.columns else ""
     return (f"# Puts back the values 'db upgrade --allow-data-loss' kept, if it did.\n"

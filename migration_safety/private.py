@@ -71,6 +71,12 @@ def update_values(statement):
     return dict(getattr(statement, "_values", None) or {})
 
 
+def type_affinity(type_):
+    """The class SQLAlchemy groups a type under (String, Integer, Numeric...): the very test
+    alembic's SQLite batch rebuild uses to decide whether a column is copied with CAST."""
+    return type_._type_affinity
+
+
 def canary():
     """Every private name above that is missing or changed; empty when all is well."""
     problems = []
@@ -89,4 +95,10 @@ def canary():
     probe = sa_table("t", sa_column("c")).update().values(c=1)
     if [getattr(key, "key", key) for key in update_values(probe)] != ["c"]:
         problems.append("sqlalchemy.sql.dml.ValuesBase._values")
+    from sqlalchemy import Integer, String, Text
+    if not (type_affinity(Text()) is type_affinity(String(5)) is not type_affinity(Integer())):
+        problems.append("sqlalchemy.types.TypeEngine._type_affinity")
+    from alembic.ddl.sqlite import SQLiteImpl
+    if "_type_affinity" not in inspect.getsource(SQLiteImpl.cast_for_batch_migrate):
+        problems.append("alembic's SQLite batch CAST no longer decided by _type_affinity")
     return problems

@@ -102,7 +102,7 @@ def _render_value(value, autogen_context):
     return repr(value)
 
 
-@renderers.dispatch_for(FillColumnOp)
+@renderers.dispatch_for(FillColumnOp, replace=True)
 def _render_fill(autogen_context, op):
     table, column = op.table_name, op.column.name
     return (
@@ -115,7 +115,7 @@ def _render_fill(autogen_context, op):
     )
 
 
-@renderers.dispatch_for(ops.RenameTableOp)
+@renderers.dispatch_for(ops.RenameTableOp, replace=True)
 def _render_rename_table(autogen_context, op):
     # Alembic can run rename_table but has no autogenerate renderer for it.
     schema = f", schema={op.schema!r}" if op.schema else ""

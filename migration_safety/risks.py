@@ -18,6 +18,8 @@ ALLOW_DATA_LOSS = "--allow-data-loss"
 @dataclass(frozen=True)
 class Kind:
     name: str
+    # The change, as the README's table of every kind names it.
+    change: str
     # What the data check looks for, as the README's table says it.
     looks_for: str
     # The option that lets it go ahead (after keeping what is lost), or None: fix the data.
@@ -30,23 +32,23 @@ class Kind:
         return self.override == ALLOW_DATA_LOSS
 
 
-DROP_TABLE = Kind("drop table", "rows in the table", ALLOW_DATA_LOSS)
-DROP_COLUMN = Kind("drop column", "values that are not NULL and not the server default",
+DROP_TABLE = Kind("drop table", "drop a table", "rows in the table", ALLOW_DATA_LOSS)
+DROP_COLUMN = Kind("drop column", "drop a column", "values that are not NULL and not the server default",
                    ALLOW_DATA_LOSS)
-NARROW = Kind("narrow", "strings longer than the new length", ALLOW_DATA_LOSS)
-CONVERT = Kind("convert", "values the new type does not keep", ALLOW_DATA_LOSS)
-NOT_NULL = Kind("not null", "NULLs", None, "fill in or delete the rows where {name} is NULL")
+NARROW = Kind("narrow", "narrow a string", "strings longer than the new length", ALLOW_DATA_LOSS)
+CONVERT = Kind("convert", "change a type", "values the new type does not keep", ALLOW_DATA_LOSS)
+NOT_NULL = Kind("not null", "make a column NOT NULL", "NULLs", None, "fill in or delete the rows where {name} is NULL")
 ADD_NOT_NULL = Kind(
-    "add not null", "rows in the table", None,
+    "add not null", "add a NOT NULL column without a server default", "rows in the table", None,
     "the script must give existing rows a value: add server_default=... there, or add the "
     "column as nullable, fill it, then make it NOT NULL (db migrate writes that when it asks "
     "for a value)")
-UNIQUE = Kind("unique", "duplicated values", None, "change or delete the duplicated rows")
-FOREIGN_KEY = Kind("foreign key", "rows pointing at no row", None,
+UNIQUE = Kind("unique", "add a unique index or constraint", "duplicated values", None, "change or delete the duplicated rows")
+FOREIGN_KEY = Kind("foreign key", "add a foreign key", "rows pointing at no row", None,
                    "delete those rows, point them at existing rows, or set the column to NULL")
-CHECK = Kind("check", "rows the condition rejects", None,
+CHECK = Kind("check", "add a CHECK constraint", "rows the condition rejects", None,
              "change or delete the rows the condition rejects")
-RAW_SQL = Kind("sql", "nothing it can read: it says which checks the SQL hides", None)
+RAW_SQL = Kind("sql", "raw SQL", "nothing it can read: it says which checks the SQL hides", None)
 
 KINDS = (DROP_TABLE, DROP_COLUMN, NARROW, CONVERT, NOT_NULL, ADD_NOT_NULL, UNIQUE,
          FOREIGN_KEY, CHECK, RAW_SQL)
@@ -99,8 +101,8 @@ def type_change(op, dialect):
         return None
     old_length = string_length(old) if old is not None else None
     new_length = string_length(new)
-    old_is_text = old is not None and isinstance(conversions._instance(old), sa.String) \
-        and not isinstance(conversions._instance(old), sa.Enum)
+    old_is_text = old is not None and isinstance(conversions.instance(old), sa.String) \
+        and not isinstance(conversions.instance(old), sa.Enum)
     if new_length is not None and (old is None or old_is_text) and (
             old_length is None or old_length > new_length):
         return NARROW
