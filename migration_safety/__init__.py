@@ -15,7 +15,7 @@ from migration_safety.gate import Plan
 from migration_safety.lock import EXTERNAL_TRANSACTION, migration_lock
 from migration_safety.names import include_name
 from migration_safety.options import Options
-from migration_safety.review import review_autogenerate
+from migration_safety.review import compare_type, review_autogenerate
 from migration_safety.units import UnitRunner
 
 __all__ = ["Safety", "include_name"]
@@ -71,6 +71,7 @@ class Safety:
             "include_name": include_name,
             "process_revision_directives": self._review,
             "autogenerate_plugins": AUTOGENERATE_PLUGINS,
+            "compare_type": compare_type,
         }
         if connection.dialect.name == "sqlite":
             # SQLite has transactional DDL once the pysqlite recipe is applied (lock.py). One

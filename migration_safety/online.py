@@ -100,6 +100,8 @@ class OnlineDDL:
 
     def enforce(self, options, direction):
         """Print which statements block writes; refuse copies of large tables unless allowed."""
+        if options.allow_table_copy:
+            self.large.clear()  # the user accepts that writes wait: no LOCK=NONE either
         if not self.copies:
             return
         too_large = [c for c in self.copies

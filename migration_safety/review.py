@@ -55,6 +55,26 @@ def review_autogenerate(context, revision, directives):
     environment.script.hooks = hooks
 
 
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """``context.configure(compare_type=...)``: alembic's own comparison, plus Enum values on
+    databases without native enums (SQLite): the column is a plain VARCHAR there, so a value
+    removed from the model's Enum is invisible to autogenerate. When rows still hold a value
+    the Enum no longer has, report a type change; db upgrade then refuses it, naming the rows.
+    """
+    if (isinstance(metadata_type, sa.Enum) and not isinstance(inspected_type, sa.Enum)
+            and isinstance(inspected_type, sa.String) and context.connection is not None
+            and inspected_column.table is not None):
+        column = sa.column(inspected_column.name)
+        table = sa.table(inspected_column.table.name, column)
+        outside = context.connection.execute(
+            sa.select(column).select_from(table)
+            .where(column.is_not(None), column.not_in(list(metadata_type.enums))).limit(1)
+        ).first()
+        if outside is not None:
+            return True
+    return None  # alembic's own comparison decides
+
+
 @write_hooks.register(REPORT_HOOK)
 def _print_report(path, options):
     shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path

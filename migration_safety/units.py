@@ -281,6 +281,10 @@ class UnitRunner:
         lines = [f"revision {run.label} failed at {where}: {cause}"]
         if run.failed is not None:
             lines.append(f"  failed: {shorten(run.failed.statement)}")
+        if "LOCK=NONE is not supported" in cause:
+            lines.append("  MySQL can make this change only by blocking writes to the table "
+                         "(db upgrade asked for LOCK=NONE): run it with --allow-table-copy when "
+                         "writes may wait.")
         done = run.recorded + [operation.statement for operation in run.applied]
         if self.persistent:
             if done:

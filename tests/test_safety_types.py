@@ -118,3 +118,36 @@ def test_accepted_type_loss_is_kept_and_a_downgrade_puts_it_back(project):
     assert [number(v) for v in probe_values(project)] == [Decimal("3.75"), 4, None]
     assert "Nothing is kept" in project.manage("db", "kept").stdout
     assert not any(t.startswith("alembic_keep") for t in project.database.tables())
+
+
+def test_db_migrate_sees_an_enum_value_still_in_use_removed_on_both_backends(project):
+    """SQLite stores an Enum as a plain VARCHAR, so autogenerate alone sees nothing; db migrate
+    asks the rows, writes the change, and db upgrade refuses it while a row holds the value."""
+    from tests.schema_safety_support import edit_models, new_scripts, seed
+
+    seed(project)
+    question_id = '    __tablename__ = "question"\n\n    id = db.Column(db.Integer, primary_key=True)\n'
+    state = ('    state = db.Column(db.Enum("open", "closed", "spam", name="question_state"), '
+             'nullable=True)\n')
+    edit_models(project, question_id, question_id + state)
+    project.manage("db", "migrate", "-m", "question state")
+    project.manage("db", "upgrade")
+    project.database.execute("UPDATE question SET state = 'open'")
+    project.database.execute("UPDATE question SET state = 'spam' WHERE id = 3")
+
+    edit_models(project, state, state.replace(', "spam"', ""))
+    before = project.versions()
+    project.manage("db", "migrate", "-m", "no spam state")
+    (script,) = new_scripts(project, before)
+    assert "type_=sa.Enum('open', 'closed', name='question_state')" in script
+    stderr = refused(project, "db", "upgrade")
+    assert ("changes question.state from " in stderr and
+            "but 1 row holds values it would not keep (id 3: 'spam')" in stderr)
+
+    project.database.execute("UPDATE question SET state = 'closed' WHERE id = 3")
+    applied(project, "db", "upgrade")
+    assert probe_values_of(project) == ["open", "open", "closed"]
+
+
+def probe_values_of(project):
+    return [row[0] for row in project.database.execute("SELECT state FROM question ORDER BY id")]
