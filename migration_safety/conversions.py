@@ -130,8 +130,8 @@ def widens(old_type, new_type, dialect):
     if a == b == "string":
         old_chars, old_bytes = _string_limit(old, dialect)
         new_chars, new_bytes = _string_limit(new, dialect)
-        if new_bytes is not None:
-            return False  # a TEXT's byte limit: only the data can tell
+        if new_bytes is not None:  # a MySQL TEXT: up to 4 bytes a character in utf8mb4
+            return old_chars is not None and old_chars * 4 <= new_bytes
         return new_chars is None or (old_chars is not None and old_chars <= new_chars)
     if a == b == "integer":
         return _integer_bits(old, dialect) <= _integer_bits(new, dialect)
