@@ -159,8 +159,19 @@ class Keeper:
             if entry.kind == TABLE:
                 names = [c for c in kept_columns if c in present]
                 listed = ", ".join(q(c) for c in names)
+                keys = [k for k in sa.inspect(self.connection).get_pk_constraint(entry.table)[
+                    "constrained_columns"] if k in names]
+                # Rows the re-created table already has (a revision that inserts its own
+                # defaults) stay as they are; the kept rows fill in around them.
+                absent = ""
+                if keys:
+                    match = " AND ".join(f"present.{q(k)} = kept.{q(k)}" for k in keys)
+                    absent = (f" WHERE NOT EXISTS (SELECT 1 FROM {q(entry.table)} present "
+                              f"WHERE {match})")
+                selected = ", ".join(f"kept.{q(c)}" for c in names)
                 self.connection.exec_driver_sql(
-                    f"INSERT INTO {q(entry.table)} ({listed}) SELECT {listed} FROM {q(entry.name)}")
+                    f"INSERT INTO {q(entry.table)} ({listed}) SELECT {selected} FROM "
+                    f"{q(entry.name)} kept{absent}")
             else:
                 target = sa.table(entry.table, *(sa.column(c) for c in entry.keys + entry.columns))
                 kept = sa.table(entry.name, *(sa.column(c) for c in entry.keys + entry.columns)
