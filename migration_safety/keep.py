@@ -105,10 +105,18 @@ class Keeper:
             number += 1
         name = f"{KEEP_PREFIX}{revision[:24]}_{number}"
         q = self.quote
-        selected = "*" if kind == TABLE else ", ".join(q(c) for c in [*keys, *columns])
+        # The keep has the columns' own types (SQLite's CREATE TABLE ... AS SELECT would
+        # declare NUM for a DATETIME), without their constraints.
+        source = {c["name"]: c for c in sa.inspect(self.connection).get_columns(table)}
+        names = list(source) if kind == TABLE else list(dict.fromkeys([*keys, *columns]))
+        sa.Table(name, sa.MetaData(),
+                 *(sa.Column(n, source[n]["type"], nullable=True) for n in names),
+                 mysql_engine="InnoDB", mysql_charset="utf8mb4",
+                 mysql_collate="utf8mb4_unicode_ci").create(self.connection)
+        listed = ", ".join(q(n) for n in names)
         condition = f" WHERE {where}" if where else ""
         self.connection.exec_driver_sql(
-            f"CREATE TABLE {q(name)} AS SELECT {selected} FROM {q(table)}{condition}")
+            f"INSERT INTO {q(name)} ({listed}) SELECT {listed} FROM {q(table)}{condition}")
         rows = self.connection.execute(
             sa.select(sa.func.count()).select_from(sa.table(name))).scalar()
         self.connection.execute(_registry.insert().values(
@@ -168,6 +176,14 @@ class Keeper:
                     match = " AND ".join(f"present.{q(k)} = kept.{q(k)}" for k in keys)
                     absent = (f" WHERE NOT EXISTS (SELECT 1 FROM {q(entry.table)} present "
                               f"WHERE {match})")
+                elif self.connection.execute(sa.select(sa.func.count()).select_from(
+                        sa.table(entry.table))).scalar():
+                    # Without a key, rows the run inserted itself cannot be told from kept
+                    # ones: put nothing back rather than twice. The keep stays listed.
+                    log.warning("Not restored: %s (kept in %s) — the re-created table already "
+                                "has rows and no primary key to match them by", entry.what(),
+                                entry.name)
+                    return False
                 selected = ", ".join(f"kept.{q(c)}" for c in names)
                 self.connection.exec_driver_sql(
                     f"INSERT INTO {q(entry.table)} ({listed}) SELECT {selected} FROM "
