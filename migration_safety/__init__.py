@@ -1,9 +1,8 @@
-"""Schema changes that never lose data: the one object migrations/env.py hands Alembic.
+"""Schema changes that never lose data: the one object migrations/env.py hands Alembic."""
+# ``Safety(context, ...)`` gives env.py the ``context.configure()`` arguments (a wrapped ``fn``
+# that gates and wraps each revision, ``process_revision_directives`` for db migrate's review,
+# ``include_name`` for the tables autogenerate ignores) and runs the migrations under the lock.
 
-``Safety(context, ...)`` gives env.py the ``context.configure()`` arguments (a wrapped ``fn``
-that gates and wraps each revision, ``process_revision_directives`` for db migrate's review,
-``include_name`` for the tables autogenerate ignores) and runs the migrations under the lock.
-"""
 import contextlib
 import logging
 

@@ -1,17 +1,16 @@
-"""Which values survive a change of a column's type, on SQLite and on MySQL/MariaDB.
+"""Which values survive a change of a column's type, on SQLite and on MySQL/MariaDB."""
+# A value survives when the column, after the change, holds the same value in the new type:
+# ``'7'`` → ``7``, ``3.50`` → ``3.5``, ``2026-01-31 00:00:00`` → ``2026-01-31``. It is lost when
+# it changes or cannot be stored: ``'7 units'`` → 7, 3.75 → 3 or 4, ``'007'`` → 7, 10:30 cut
+# from a date and time, a number outside the new type's range, a string longer than the new
+# length, a value no longer in an Enum.
+#
+# On SQLite the database itself says what a value becomes: a batch rebuild copies each value
+# with ``CAST(value AS <new type>)`` when the type's affinity changes (alembic's
+# ``cast_for_batch_migrate``), so the probe asks SQLite for that very CAST. MySQL converts in
+# ALTER TABLE by its own rules, written out below (strict mode refuses some values, rounds
+# others silently).
 
-A value survives when the column, after the change, holds the same value in the new type:
-``'7'`` → ``7``, ``3.50`` → ``3.5``, ``2026-01-31 00:00:00`` → ``2026-01-31``. It is lost when
-it changes or cannot be stored: ``'7 units'`` → 7, 3.75 → 3 or 4, ``'007'`` → 7, 10:30 cut
-from a date and time, a number outside the new type's range, a string longer than the new
-length, a value no longer in an Enum.
-
-On SQLite the database itself says what a value becomes: a batch rebuild copies each value
-with ``CAST(value AS <new type>)`` when the type's affinity changes (alembic's
-``cast_for_batch_migrate``), so the probe asks SQLite for that very CAST. MySQL converts in
-ALTER TABLE by its own rules, written out below (strict mode refuses some values, rounds
-others silently).
-"""
 import datetime
 import decimal
 import re

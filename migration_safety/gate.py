@@ -1,4 +1,4 @@
-"""The data gate of db upgrade/downgrade: dry-run pending revisions, ask the data about each risk."""
+"""The data gate of db upgrade/downgrade: dry-run pending revisions, ask the data of each risk."""
 import sys
 from dataclasses import dataclass, field
 

@@ -1,13 +1,12 @@
-"""What an accepted loss keeps in the database, and how the reverse run puts it back exactly.
+"""What an accepted loss keeps in the database, and how the reverse run puts it back exactly."""
+# ``--allow-data-loss`` never destroys without keeping: before the revision's DDL, the rows of a
+# dropped table, the key and values of a dropped column, and the original values of cells a
+# narrowing or type change would alter are copied into a table of their own
+# (``alembic_keep_<revision>_<n>``, listed in ``alembic_keep``). Running the same revision the
+# other way (the downgrade of an upgrade that dropped, say) puts them back and removes the keep.
+# On SQLite the keep is made in the revision's own transaction; on MySQL, whose DDL commits
+# itself, just before the revision's first statement.
 
-``--allow-data-loss`` never destroys without keeping: before the revision's DDL, the rows of a
-dropped table, the key and values of a dropped column, and the original values of cells a
-narrowing or type change would alter are copied into a table of their own
-(``alembic_keep_<revision>_<n>``, listed in ``alembic_keep``). Running the same revision the
-other way (the downgrade of an upgrade that dropped, say) puts them back and removes the keep.
-On SQLite the keep is made in the revision's own transaction; on MySQL, whose DDL commits
-itself, just before the revision's first statement.
-"""
 import datetime
 import logging
 

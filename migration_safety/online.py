@@ -1,13 +1,12 @@
-"""MySQL/MariaDB online DDL: which ALTERs copy the table (blocking writes), for how many rows.
+"""MySQL/MariaDB online DDL: which ALTERs copy the table (blocking writes), for how many rows."""
+# InnoDB does most changes INSTANT (metadata only) or INPLACE without blocking writes; a few
+# rebuild the table with ALGORITHM=COPY, and every write waits until the copy ends (8 s for
+# a 1M-row table here). ``classify`` says which, by the rules of MariaDB 10.4+ / MySQL 8.0
+# (their "Online DDL operations" tables). Before any DDL, db upgrade refuses a copy of a table
+# with more rows than MIGRATION_TABLE_COPY_ROWS unless --allow-table-copy is given; while it
+# runs, every ALTER TABLE and CREATE INDEX on such a table asks for ``LOCK=NONE``, so that a
+# change the rules misjudged fails at once instead of locking the table.
 
-InnoDB does most changes INSTANT (metadata only) or INPLACE without blocking writes; a few
-rebuild the table with ALGORITHM=COPY, and every write waits until the copy ends (8 s for
-a 1M-row table here). ``classify`` says which, by the rules of MariaDB 10.4+ / MySQL 8.0
-(their "Online DDL operations" tables). Before any DDL, db upgrade refuses a copy of a table
-with more rows than MIGRATION_TABLE_COPY_ROWS unless --allow-table-copy is given; while it
-runs, every ALTER TABLE and CREATE INDEX on such a table asks for ``LOCK=NONE``, so that a
-change the rules misjudged fails at once instead of locking the table.
-"""
 import re
 import sys
 

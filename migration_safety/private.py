@@ -1,8 +1,7 @@
-"""The only private Alembic/SQLAlchemy names migration safety uses, each with why.
+"""The only private Alembic/SQLAlchemy names migration safety uses, each with why."""
+# tests/test_safety_private.py runs ``canary()``: it fails loudly when an upgrade of Alembic or
+# SQLAlchemy removes or reshapes one of these, instead of the safety layer quietly doing less.
 
-tests/test_safety_private.py runs ``canary()``: it fails loudly when an upgrade of Alembic or
-SQLAlchemy removes or reshapes one of these, instead of the safety layer quietly doing less.
-"""
 import contextlib
 import inspect
 

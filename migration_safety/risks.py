@@ -1,9 +1,8 @@
-"""THE table of risks: which operations can lose or break data, how, and what overrides it.
+"""THE table of risks: which operations can lose or break data, how, and what overrides it."""
+# db migrate's report and the db upgrade/downgrade gate both read ``risks_of``: they cannot
+# disagree about what is dangerous. The gate then asks the live data (probes.py) whether each
+# risk is real; a risk the data does not bear out applies silently.
 
-db migrate's report and the db upgrade/downgrade gate both read ``risks_of``: they cannot
-disagree about what is dangerous. The gate then asks the live data (probes.py) whether each
-risk is real; a risk the data does not bear out applies silently.
-"""
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -33,17 +32,19 @@ class Kind:
 
 
 DROP_TABLE = Kind("drop table", "drop a table", "rows in the table", ALLOW_DATA_LOSS)
-DROP_COLUMN = Kind("drop column", "drop a column", "values that are not NULL and not the server default",
-                   ALLOW_DATA_LOSS)
+DROP_COLUMN = Kind("drop column", "drop a column",
+                   "values that are not NULL and not the server default", ALLOW_DATA_LOSS)
 NARROW = Kind("narrow", "narrow a string", "strings longer than the new length", ALLOW_DATA_LOSS)
 CONVERT = Kind("convert", "change a type", "values the new type does not keep", ALLOW_DATA_LOSS)
-NOT_NULL = Kind("not null", "make a column NOT NULL", "NULLs", None, "fill in or delete the rows where {name} is NULL")
+NOT_NULL = Kind("not null", "make a column NOT NULL", "NULLs", None,
+                "fill in or delete the rows where {name} is NULL")
 ADD_NOT_NULL = Kind(
     "add not null", "add a NOT NULL column without a server default", "rows in the table", None,
     "the script must give existing rows a value: add server_default=... there, or add the "
     "column as nullable, fill it, then make it NOT NULL (db migrate writes that when it asks "
     "for a value)")
-UNIQUE = Kind("unique", "add a unique index or constraint", "duplicated values", None, "change or delete the duplicated rows")
+UNIQUE = Kind("unique", "add a unique index or constraint", "duplicated values", None,
+              "change or delete the duplicated rows")
 FOREIGN_KEY = Kind("foreign key", "add a foreign key", "rows pointing at no row", None,
                    "delete those rows, point them at existing rows, or set the column to NULL")
 CHECK = Kind("check", "add a CHECK constraint", "rows the condition rejects", None,

@@ -1,4 +1,5 @@
 """Foreign keys, CHECK and unique constraints are refused over rows that break them."""
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -121,8 +122,6 @@ def test_sqlite_rolls_back_a_revision_that_leaves_orphans(backend, project):
     """Migrations run with foreign keys off on SQLite (batch rebuilds need it); a revision
     that leaves a row pointing nowhere is refused at its end and rolled back whole."""
     if backend != "sqlite":
-        import pytest
-
         pytest.skip("sqlite only: MySQL enforces the foreign key on the DELETE itself")
     seed(project)
     before = project.database.rows("question")

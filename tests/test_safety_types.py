@@ -7,6 +7,7 @@ import pytest
 from tests.safety_support import (
     REFUSED, alter_type, applied, column_type, probe_values, refused, with_probe_table,
 )
+from tests.schema_safety_support import edit_models, new_scripts, seed
 
 
 def number(value):
@@ -123,10 +124,9 @@ def test_accepted_type_loss_is_kept_and_a_downgrade_puts_it_back(project):
 def test_db_migrate_sees_an_enum_value_still_in_use_removed_on_both_backends(project):
     """SQLite stores an Enum as a plain VARCHAR, so autogenerate alone sees nothing; db migrate
     asks the rows, writes the change, and db upgrade refuses it while a row holds the value."""
-    from tests.schema_safety_support import edit_models, new_scripts, seed
-
     seed(project)
-    question_id = '    __tablename__ = "question"\n\n    id = db.Column(db.Integer, primary_key=True)\n'
+    question_id = ('    __tablename__ = "question"\n\n'
+                   '    id = db.Column(db.Integer, primary_key=True)\n')
     state = ('    state = db.Column(db.Enum("open", "closed", "spam", name="question_state"), '
              'nullable=True)\n')
     edit_models(project, question_id, question_id + state)
