@@ -15,6 +15,7 @@ from alembic.operations import MigrateOperation, Operations
 from alembic.autogenerate import renderers
 
 from migration_safety.names import KEEP_PREFIX, KEEP_REGISTRY
+from migration_safety.units import unfinished
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,13 @@ class Keeper:
         """
         if not self._has_registry():
             _registry.create(self.connection)
+        resuming = any((record.revision, record.direction) == (revision, direction)
+                       for record in unfinished(self.connection))
         for entry in self.entries(revision, direction):
-            # A run resumed after a failure (MySQL) finds its keep already made.
-            if (entry.kind, entry.table, entry.columns) == (kind, table, list(columns)):
+            # A run resumed after a failure (MySQL) finds its keep already made, holding the
+            # values as they were before the failed run changed any.
+            if resuming and (entry.kind, entry.table, entry.columns) == (kind, table,
+                                                                         list(columns)):
                 return entry.name
         taken = {e.name for e in self.entries()}
         number = 1
