@@ -1,12 +1,11 @@
-"""Does `db upgrade` block writes to a big MariaDB table? Prints each change's figures.
+"""Does `db upgrade` block writes to a big MariaDB table? Prints each change's figures."""
+#     .venv/bin/python bench/online_ddl.py          # 1,000,000 rows; BENCH_ROWS=... to change
+#
+# A scratch copy of the project migrates a scratch database on the MariaDB server of the tests
+# (TEST_MARIADB_URL, default root@127.0.0.1:3306) while a writer inserts into the same table
+# without pause; for each change it prints how long the upgrade took and the longest any one
+# write waited meanwhile, side by side with the writer's usual wait.
 
-    .venv/bin/python bench/online_ddl.py          # 1,000,000 rows; BENCH_ROWS=... to change
-
-A scratch copy of the project migrates a scratch database on the MariaDB server of the tests
-(TEST_MARIADB_URL, default root@127.0.0.1:3306) while a writer inserts into the same table
-without pause; for each change it prints how long the upgrade took and the longest any one
-write waited meanwhile, side by side with the writer's usual wait.
-"""
 import os
 import shutil
 import statistics

@@ -1,9 +1,8 @@
-"""pytest-alembic's own tests on our migrations, set up as a peer project would set them up.
+"""pytest-alembic's own tests on our migrations, set up as a peer project would set them up."""
+# Run: python -m pytest -c tests_alembic/pytest.ini tests_alembic --alembic-backend sqlite
+# (or mariadb). pytest-alembic hands env.py an engine, or a connection inside its own
+# transaction, in config.attributes["connection"]: env.py migrates on it.
 
-Run: ``python -m pytest -c tests_alembic/pytest.ini tests_alembic --alembic-backend sqlite``
-(or mariadb), from the project's root. pytest-alembic hands env.py an engine, or a connection inside its own
-transaction, in ``config.attributes["connection"]``: env.py migrates on it.
-"""
 import compat  # noqa: F401  (before anything imports flask_migrate)
 
 import os

@@ -1,9 +1,8 @@
-"""pytest-alembic's built-in tests, and its experimental downgrade_leaves_no_trace on SQLite.
+"""pytest-alembic's built-in tests, and its experimental downgrade_leaves_no_trace on SQLite."""
+# Imported rather than auto-collected: pytest-alembic 0.13.1's collector fails under pytest 9
+# (``TestCollector`` has no ``_nodeid``), and importing the test functions is the way its
+# documentation gives for running them from a test module of one's own.
 
-Imported rather than auto-collected: pytest-alembic 0.13.1's collector fails under pytest 9
-(``TestCollector`` has no ``_nodeid``), and importing the test functions is the way its
-documentation gives for running them from a test module of one's own.
-"""
 import pytest
 from pytest_alembic.tests import (  # noqa: F401  (collected by pytest under these names)
     test_model_definitions_match_ddl,
