@@ -6,8 +6,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 import logging_config
-from exts import csrf, db, mail, mail_queue, migrate
-from migrating import status
+from exts import csrf, db, enforce_sqlite_foreign_keys, mail, mail_queue, migrate
+from migration_safety import status
 from setting import ConfigError, from_environment, get_config
 
 # Everything the pages load comes from this site: Bootstrap is vendored under static/, and no
@@ -46,6 +46,7 @@ def create_app(config_name=None, settings=None):
 
 def register_extensions(app):
     db.init_app(app)
+    enforce_sqlite_foreign_keys(app)
     # Batch mode lets SQLite, which cannot ALTER most things, run every migration. It is on
     # for every database so that a script generated against MySQL also runs on SQLite
     # (on MySQL, batch operations are plain ALTER statements).

@@ -39,3 +39,22 @@ def _mysql_table_options(table, parent):
     if parent is db.metadata:
         for key, value in MYSQL_TABLE_OPTIONS.items():
             table.dialect_kwargs.setdefault(key, value)
+
+
+def enforce_sqlite_foreign_keys(app):
+    """Make the app's SQLite connections enforce foreign keys, as MySQL does.
+
+    SQLite checks them only on connections that ask (PRAGMA foreign_keys), so each new
+    connection of the app's engines asks. Migrations turn it off while they rebuild tables
+    and check every key before they commit (migration_safety/lock.py).
+    """
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_foreign_keys_on)
+
+
+def _sqlite_foreign_keys_on(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()

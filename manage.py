@@ -7,6 +7,7 @@ from flask_script import Manager, Shell
 
 from app import app
 from cli.commands import InitMigrations
+from cli.db import add_safety_commands
 from cli.errors import one_line_errors
 from cli.recover import Recover
 from cli.serve import CheckedServer
@@ -14,7 +15,6 @@ from cli.seed import Seed
 from exts import db
 from mailqueue.worker import Worker
 from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
-from schema_safety.commands import add_safety_commands
 
 
 def make_shell_context():
@@ -26,7 +26,7 @@ def make_shell_context():
 
 MigrateCommand.add_command("init", InitMigrations())
 MigrateCommand.add_command("recover", Recover())
-add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade with data checks; check
+add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade with data checks; check, kept
 
 manager = Manager(app)
 manager.add_command("db", MigrateCommand)

@@ -28,6 +28,9 @@ class Config:
     DATABASE_POOL_RECYCLE = 280
     # How long db upgrade/downgrade/stamp wait for another one to finish before giving up.
     MIGRATION_LOCK_TIMEOUT = 300
+    # MySQL/MariaDB: a change that copies a table with more rows than this (every write
+    # waits until the copy ends) needs db upgrade --allow-table-copy.
+    MIGRATION_TABLE_COPY_ROWS = 100_000
     ANSWERS_PER_PAGE = 20
     # Pages kept per worker for anonymous visitors (0: off), the longest any is reused, and how
     # often a worker asks the database whether questions or answers were added. Logged-in
@@ -174,6 +177,12 @@ def from_environment(environ=os.environ):
                  "BROKER_TIMEOUT", "MAIL_RETRY_DELAY", "MAIL_RETRY_MAX_DELAY"):
         if environ.get(name):
             settings[name] = _seconds(environ, name)
+    if environ.get("MIGRATION_TABLE_COPY_ROWS"):
+        value = environ["MIGRATION_TABLE_COPY_ROWS"].strip()
+        if not value.isdigit():
+            raise ConfigError(f"MIGRATION_TABLE_COPY_ROWS must be a whole number of rows (0 or "
+                              f"more), not {value!r}")
+        settings["MIGRATION_TABLE_COPY_ROWS"] = int(value)
     if environ.get("PAGE_CACHE_SIZE"):
         try:
             settings["PAGE_CACHE_SIZE"] = int(environ["PAGE_CACHE_SIZE"])

@@ -1,7 +1,7 @@
 """GET /healthz for load balancers: 200 with the revision at head, 503 otherwise; the broker."""
 from flask import Blueprint, current_app, jsonify
 
-from migrating.status import database_status
+from migration_safety.status import database_status
 
 bp = Blueprint("health", __name__)
 

@@ -2,20 +2,12 @@
 import contextlib
 import sys
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+from migration_safety.errors import describe
 from setting import ConfigError
 
-
-def describe(exc):
-    """A one-line description of *exc* without driver noise or connection URLs."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        # The driver's own message ("Can't connect to MySQL server on ...", "unable to open
-        # database file"), without SQLAlchemy's statement dump and background link.
-        message = str(exc.orig)
-    else:
-        message = str(exc)
-    return " ".join(message.split()) or type(exc).__name__
+__all__ = ["describe", "one_line_errors"]
 
 
 @contextlib.contextmanager

@@ -4,8 +4,8 @@ from flask import current_app
 from flask_script import Command, Option
 
 from exts import db
-from migrating import steps
-from migrating.lock import migration_lock
+from migration_safety import units as steps
+from migration_safety.lock import migration_lock
 
 
 class Recover(Command):

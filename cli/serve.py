@@ -3,7 +3,7 @@ import os
 
 from flask_script import Server
 
-from migrating.status import check_now
+from migration_safety.status import check_now
 
 
 class CheckedServer(Server):

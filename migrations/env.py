@@ -4,8 +4,7 @@ import logging
 from alembic import context
 from flask import current_app
 
-from migrating import runner
-from schema_safety import install_gate, review_autogenerate
+from migration_safety import Safety
 
 config = context.config
 
@@ -38,33 +37,18 @@ def run_migrations_offline():
 
 
 def run_migrations_online():
-    """Run migrations on a connection from the app's engine."""
+    """Run migrations on the connection a caller handed in, else one from the app's engine.
 
-    def process_revision_directives(context, revision, directives):
-        # Rename questions, the NOT NULL assistant and the list of destructive operations.
-        review_autogenerate(context, revision, directives)
-        # An autogenerate that finds nothing writes no empty script.
-        if getattr(config.cmd_opts, "autogenerate", False):
-            script = directives[0]
-            if script.upgrade_ops.is_empty():
-                directives[:] = []
-                logger.info("No changes in schema detected.")
-
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            process_revision_directives=process_revision_directives,
-            include_name=runner.include_name,
-            **runner.configure_args(connection),
-            **migrate_config.configure_args,
-        )
-        # Checks pending revisions against the live data before their first DDL; the check
-        # runs when run_migrations asks for its steps, so inside the lock taken below.
-        install_gate(context)
-        # upgrade, downgrade and stamp take a database-wide lock, and a revision that fails
-        # half-way is reported with how to recover (migrating/runner.py).
-        runner.run_migrations(context, current_app.config["MIGRATION_LOCK_TIMEOUT"])
+    Migration safety (migration_safety/) checks pending revisions against the live data
+    before any DDL, runs each revision as a unit under a database-wide lock, and reviews
+    what db migrate writes.
+    """
+    safety = Safety(context, lock_timeout=current_app.config["MIGRATION_LOCK_TIMEOUT"],
+                    table_copy_rows=current_app.config["MIGRATION_TABLE_COPY_ROWS"])
+    with safety.connection(engine) as connection:
+        safety.configure(connection, target_metadata=target_metadata,
+                         **migrate_config.configure_args)
+        safety.run_migrations()
 
 
 if context.is_offline_mode():

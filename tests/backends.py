@@ -179,9 +179,12 @@ class HeadDatabases:
 
 
 class Database:
-    """One test's database: empty, or at head after ``at_head()``; gone after ``close()``."""
+    """One test's database: empty, or at head after ``at_head()``; gone after ``close()``.
 
-    def __init__(self, backend, tmp_path, heads):
+    *heads* (a HeadDatabases) lends databases at head; without it ``at_head()`` migrates.
+    """
+
+    def __init__(self, backend, tmp_path, heads=None):
         self.backend = backend
         self.name = None
         self._path = tmp_path / "test.db"
@@ -208,8 +211,8 @@ class Database:
 
     def at_head(self):
         """Bring the database to the migrations' head, reusing a ready one when still unused."""
-        if self._url is not None:
-            upgrade_to_head(self._url)
+        if self._url is not None or self._heads is None:
+            upgrade_to_head(self.url)
         elif self.backend == "sqlite":
             self._heads.sqlite_file(self._path)
             self._url = f"sqlite:///{self._path}"

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # make test: the whole suite in one pytest run over every core (pytest-xdist), each test that
-# uses a database on SQLite and on MariaDB, then line and branch coverage and a summary.
+# uses a database on SQLite and on MariaDB, then line and branch coverage; then
+# pytest-alembic's tests (tests_alembic/) on each backend, and a summary.
 # A MariaDB server that does not answer is a failure under CI (CI=true); elsewhere its tests
 # are left out and the summary says so. Settings: TEST_WORKERS (processes, default: one per
-# core; 0 runs in this process), TEST_COVERAGE=0 (no coverage), TEST_ARTIFACTS (junit xml).
+# core; 0 runs in this process), TEST_COVERAGE=0 (no coverage), TEST_ALEMBIC=0 (no
+# tests_alembic/), TEST_ARTIFACTS (junit xml).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 ARTIFACTS="${TEST_ARTIFACTS:-tests/artifacts}"
 WORKERS="${TEST_WORKERS:-auto}"
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS/junit.xml"
+rm -f "$ARTIFACTS"/junit*.xml
 status=0
 notes=()
+backends=(sqlite mariadb)
 
 args=(--junitxml "$ARTIFACTS/junit.xml")
 if [ "$WORKERS" != 0 ]; then
@@ -24,6 +27,7 @@ fi
 if ! "$PYTHON" -c 'import sys; from tests.backends import mariadb_available; sys.exit(not mariadb_available())'; then
     # Run what does not need it, so the other failures show too.
     args+=(-m "not mariadb")
+    backends=(sqlite)
     if [ "${CI:-}" = "true" ]; then
         notes+=("mariadb: FAILED, no server answers on 127.0.0.1:3306 and CI requires one")
         status=1
@@ -41,21 +45,34 @@ case $code in
     *) notes+=("FAILED: pytest exit $code"); status=1 ;;
 esac
 
+if [ "${TEST_ALEMBIC:-1}" != 0 ]; then
+    for backend in "${backends[@]}"; do
+        "$PYTHON" -m pytest -c tests_alembic/pytest.ini tests_alembic -q -p no:cacheprovider \
+            --alembic-backend "$backend" --junitxml "$ARTIFACTS/junit-alembic-$backend.xml" \
+            || { notes+=("FAILED: pytest-alembic on $backend"); status=1; }
+    done
+fi
+
 echo
-# One line per backend and one over the run, counted from pytest's own report.
-"$PYTHON" - "$ARTIFACTS/junit.xml" <<'PY'
+# One line per backend and one over the run, counted from pytest's own reports.
+"$PYTHON" - "$ARTIFACTS"/junit*.xml <<'PY'
 import re
 import sys
 import xml.etree.ElementTree as ET
 
 counts = {name: [0, 0, 0] for name in ("sqlite", "mariadb", "no database")}
-try:
-    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
-except (OSError, ET.ParseError):
-    cases = []
-for case in cases:
+cases = []
+for path in sys.argv[1:]:
+    # tests_alembic/ runs once per backend, named in its report's file name.
+    backend = re.search(r"junit-alembic-(sqlite|mariadb)\.xml$", path)
+    try:
+        cases += [(case, backend and backend.group(1))
+                  for case in ET.parse(path).getroot().iter("testcase")]
+    except (OSError, ET.ParseError):
+        pass
+for case, backend in cases:
     match = re.search(r"\[(sqlite|mariadb)\b", case.get("name", ""))
-    tally = counts[match.group(1) if match else "no database"]
+    tally = counts[backend or (match.group(1) if match else "no database")]
     outcome = {child.tag for child in case}
     if outcome & {"failure", "error"}:
         tally[1] += 1

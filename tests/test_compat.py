@@ -5,7 +5,6 @@ import sys
 
 import flask
 import flask_migrate
-import pytest
 from flask_script import Command, Manager, Option, Server, Shell
 
 import compat

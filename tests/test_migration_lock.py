@@ -6,7 +6,7 @@ times at once. The others hold the lock in this process and run a command in-pro
 import pytest
 from sqlalchemy import create_engine
 
-from migrating.lock import migration_lock
+from migration_safety.lock import migration_lock
 from tests.schema_safety_support import state
 
 WAITING = "Waiting up to"

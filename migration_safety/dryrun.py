@@ -2,9 +2,10 @@
 import contextlib
 import re
 
-import alembic.op
 import sqlalchemy as sa
 from alembic.operations import BatchOperations, Operations, ops
+
+from migration_safety.private import installed_op
 
 _READ_ONLY_SQL = re.compile(r"^\s*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE)\b", re.IGNORECASE)
 _WRITE_TARGET = re.compile(
@@ -135,20 +136,9 @@ class RecordingOperations(Operations):
         return _DryRunBind(connection, self.recorded)
 
 
-@contextlib.contextmanager
-def _installed(operations):
-    # Revision scripts call the module-level alembic.op, which forwards to its _proxy.
-    saved = alembic.op.__dict__.get("_proxy")
-    alembic.op._proxy = operations
-    try:
-        yield
-    finally:
-        alembic.op._proxy = saved
-
-
 def dry_run(migration_fn, migration_context, **kwargs):
     """The operations (and DataChange records) *migration_fn* would run, in order."""
     operations = RecordingOperations(migration_context)
-    with _installed(operations):
+    with installed_op(operations):
         migration_fn(**kwargs)
     return operations.recorded

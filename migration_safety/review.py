@@ -9,54 +9,77 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from alembic import context as environment
 from alembic.autogenerate import renderers
-from alembic.autogenerate.render import _alembic_autogenerate_prefix, _repr_type
 from alembic.operations import ops
 from alembic.script import write_hooks
 
-from schema_safety.describe import DESTRUCTIVE, flatten, risks, type_name
-from schema_safety.errors import SafetyError
-from schema_safety.options import Options
-from schema_safety.terminal import ask_value, ask_yes_no, interactive
+from migration_safety.conversions import type_name
+from migration_safety.errors import SafetyError
+from migration_safety.keep import RestoreKeptOp
+from migration_safety.online import COPY, classify
+from migration_safety.options import CHECKING, Options
+from migration_safety.private import copy_column, op_prefix, render_type
+from migration_safety.questions import ask_value, ask_yes_no, interactive
+from migration_safety.risks import flatten, risks_of
 
-CHECK_FLAG = "schema_safety_check"  # set on cmd_opts by db check: review nothing, ask nothing
-REPORT_HOOK = "schema_safety_review"
-
-# Reports waiting for alembic to write their script (see _print_report).
-_reports = []
+REPORT_HOOK = "migration_safety_review"
+# MigrateOperation.info key: an alter_column the NOT NULL assistant wrote after its fill.
+FILLED = "migration_safety.filled"
 
 
 def review_autogenerate(context, revision, directives):
     """process_revision_directives hook: turn confirmed renames and NOT NULL columns into
     safe operations, and arrange for the written script's risks to be listed."""
     config = environment.config
-    _reports.clear()  # a report whose script was never written must not reach the next one
     revision_context = context.opts.get("revision_context")
-    if (not directives or getattr(config.cmd_opts, CHECK_FLAG, False) or revision_context is None
+    if (not directives or config.attributes.get(CHECKING) or revision_context is None
             or not revision_context.command_args.get("autogenerate")):
         return
     script = directives[0]
     if script.upgrade_ops is None or script.upgrade_ops.is_empty():
+        # An autogenerate that finds nothing writes no empty script.
+        directives[:] = []
+        print("No changes in schema detected.", file=sys.stderr)
         return
-    review = Review(context, script, Options.from_config(config))
+    review = Review(context, script, Options.from_context(environment))
     review.tables()
     review.columns()
     review.not_null_columns()
+    review.restorable_downgrades()
     report = review.report()
+    # The report travels with the hook that prints it once the script is written: nothing
+    # of one command outlives it.
+    hooks = [hook for hook in environment.script.hooks
+             if hook.get("_hook_name") != REPORT_HOOK]
     if report:
-        _reports.append(report)
-        hooks = list(environment.script.hooks)
-        if not any(hook.get("_hook_name") == REPORT_HOOK for hook in hooks):
-            hooks.append({"_hook_name": REPORT_HOOK, "type": REPORT_HOOK})
-        environment.script.hooks = hooks
+        hooks.append({"_hook_name": REPORT_HOOK, "type": REPORT_HOOK, "report": report})
+    environment.script.hooks = hooks
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """``context.configure(compare_type=...)``: alembic's own comparison, plus Enum values on
+    databases without native enums (SQLite): the column is a plain VARCHAR there, so a value
+    removed from the model's Enum is invisible to autogenerate. When rows still hold a value
+    the Enum no longer has, report a type change; db upgrade then refuses it, naming the rows.
+    """
+    if (isinstance(metadata_type, sa.Enum) and not isinstance(inspected_type, sa.Enum)
+            and isinstance(inspected_type, sa.String) and context.connection is not None
+            and inspected_column.table is not None):
+        column = sa.column(inspected_column.name)
+        table = sa.table(inspected_column.table.name, column)
+        outside = context.connection.execute(
+            sa.select(column).select_from(table)
+            .where(column.is_not(None), column.not_in(list(metadata_type.enums))).limit(1)
+        ).first()
+        if outside is not None:
+            return True
+    return None  # alembic's own comparison decides
 
 
 @write_hooks.register(REPORT_HOOK)
 def _print_report(path, options):
-    if not _reports:
-        return
     shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
     sys.stdout.flush()
-    print(_reports.pop(0).replace("{path}", shown), file=sys.stderr)
+    print(options["report"].replace("{path}", shown), file=sys.stderr)
     sys.stderr.flush()
 
 
@@ -99,14 +122,14 @@ def _render_value(value, autogen_context):
     return repr(value)
 
 
-@renderers.dispatch_for(FillColumnOp)
+@renderers.dispatch_for(FillColumnOp, replace=True)
 def _render_fill(autogen_context, op):
     table, column = op.table_name, op.column.name
     return (
         f"# Rows that exist before this migration get {_render_value(op.value, autogen_context)}"
         f" in {column} (answered at db migrate).\n"
         f"table = sa.table({table!r}, sa.column({column!r}, "
-        f"{_repr_type(op.column.type, autogen_context)}))\n"
+        f"{render_type(op.column.type, autogen_context)}))\n"
         f"op.execute(table.update().where(table.c[{column!r}].is_(None))"
         f".values({{{column!r}: {_render_value(op.value, autogen_context)}}}))"
     )
@@ -117,7 +140,7 @@ def _render_fill(autogen_context, op):
 def _render_rename_table(autogen_context, op):
     # Alembic can run rename_table but has no autogenerate renderer for it.
     schema = f", schema={op.schema!r}" if op.schema else ""
-    return (f"{_alembic_autogenerate_prefix(autogen_context)}rename_table("
+    return (f"{op_prefix(autogen_context)}rename_table("
             f"{op.table_name!r}, {op.new_table_name!r}{schema})")
 
 
@@ -255,9 +278,9 @@ class Review:
         return None
 
     def _same_table(self, drop, create):
-        if drop._reverse is None:
+        before = {c.name: c for c in drop.reverse().columns if isinstance(c, sa.Column)}
+        if not before:  # autogenerate did not describe the dropped table
             return False
-        before = {c.name: c for c in drop._reverse.columns if isinstance(c, sa.Column)}
         after = {c.name: c for c in create.columns if isinstance(c, sa.Column)}
         return before.keys() == after.keys() and all(
             _same_column(self.context, before[name], after[name]) for name in before)
@@ -288,7 +311,7 @@ class Review:
             explicit = {old: new for (t, old), new in self.options.column_renames.items()
                         if t == table}
             for old, drop in drops.items():
-                before = drop.to_column() if drop._reverse is not None else None
+                before = _dropped_column(drop)
                 if old in explicit:
                     new = explicit[old]
                 else:
@@ -359,7 +382,7 @@ class Review:
                 if value is None:
                     missing.append((modify.table_name, column))
                     continue
-                nullable = column._copy()
+                nullable = copy_column(column)
                 nullable.nullable = True
                 modify.ops[position] = ops.AddColumnOp(modify.table_name, nullable,
                                                        schema=op.schema)
@@ -376,13 +399,57 @@ class Review:
                         existing_type=column.type, existing_nullable=True,
                         modify_nullable=False,
                     )
-                    alter._schema_safety_filled = True
+                    alter.info[FILLED] = True
                     alters.append(alter)
                 upgrade.ops[at:at] = [FillColumnOp(modify.table_name, c, v) for c, v in fills]
                 upgrade.ops.insert(at + len(fills), ops.ModifyTableOps(
                     modify.table_name, alters, schema=modify.schema))
         if missing:
             raise SafetyError(self._missing_values(missing))
+
+    # -- downgrades that put back what an accepted loss kept -------------------------------
+
+    def restorable_downgrades(self):
+        """After each re-created column or table in downgrade(), put back what db upgrade
+        --allow-data-loss kept. A NOT NULL column comes back nullable, gets its values, then
+        becomes NOT NULL again: a plain add would fail on a table with rows."""
+        dropped_columns = {(modify.table_name, op.column_name)
+                           for modify in self.script.upgrade_ops.ops
+                           if isinstance(modify, ops.ModifyTableOps)
+                           for op in modify.ops if isinstance(op, ops.DropColumnOp)}
+        dropped_tables = {op.table_name for op in self.script.upgrade_ops.ops
+                          if isinstance(op, ops.DropTableOp)}
+        revision = self.script.rev_id
+        container = self.script.downgrade_ops
+        for item in list(container.ops):
+            at = container.ops.index(item) + 1
+            if isinstance(item, ops.CreateTableOp) and item.table_name in dropped_tables:
+                container.ops.insert(at, RestoreKeptOp(item.table_name, None, revision))
+                continue
+            if not isinstance(item, ops.ModifyTableOps):
+                continue
+            restored, alters = [], []
+            for position, op in enumerate(item.ops):
+                if not (isinstance(op, ops.AddColumnOp)
+                        and (item.table_name, op.column.name) in dropped_columns):
+                    continue
+                column = op.column
+                restored.append(column.name)
+                if (column.nullable is False and column.server_default is None
+                        and not column.primary_key):
+                    nullable = copy_column(column)
+                    nullable.nullable = True
+                    item.ops[position] = ops.AddColumnOp(item.table_name, nullable,
+                                                         schema=op.schema)
+                    alter = ops.AlterColumnOp(item.table_name, column.name, schema=item.schema,
+                                              existing_type=column.type,
+                                              existing_nullable=True, modify_nullable=False)
+                    alters.append(alter)
+            if restored:
+                added = [RestoreKeptOp(item.table_name, restored, revision)]
+                if alters:
+                    added.append(ops.ModifyTableOps(item.table_name, alters, schema=item.schema))
+                container.ops[at:at] = added
 
     def _value_for(self, table, column):
         key = (table, column.name)
@@ -444,11 +511,17 @@ class Review:
                                 ("downgrade", self.script.downgrade_ops)):
             lines = []
             for op in flatten(container):
-                if getattr(op, "_schema_safety_filled", False):
+                if op.info.get(FILLED):
                     continue
-                for kind, text in risks(op, self.dialect):
-                    lines.append(f"    - {text}"
-                                 + ("" if kind == DESTRUCTIVE else " [check data]"))
+                for risk in risks_of(op, self.dialect):
+                    lines.append(f"    - {risk.text}"
+                                 + ("" if risk.kind.destroys else " [check data]"))
+                if self.dialect.name in ("mysql", "mariadb"):
+                    found = classify(op, self.dialect)
+                    if found is not None and found[0] == COPY and not isinstance(
+                            op, ops.DropTableOp):
+                        lines.append(f"    - {found[1]}: blocks writes to "
+                                     f"{_table_of(op)} while it runs [MySQL]")
             if lines:
                 sections.append(f"  {name}():")
                 sections.extend(lines)
@@ -482,6 +555,18 @@ class Review:
             for value in renames:
                 words += ["-x", f"rename={value}"]
         return " ".join(shlex.quote(word) for word in words)
+
+
+def _dropped_column(drop):
+    """The Column a DropColumnOp removes, as autogenerate described it; None if it did not."""
+    try:
+        return drop.reverse().column
+    except ValueError:  # "operation is not reversible; original column is not present"
+        return None
+
+
+def _table_of(op):
+    return getattr(op, "table_name", None) or getattr(op, "source_table", "?")
 
 
 def _unique_in(modify, name):

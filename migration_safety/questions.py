@@ -1,7 +1,7 @@
 """Questions asked on the user's terminal; never asked when stdin is not one."""
 import sys
 
-from schema_safety.errors import SafetyError
+from migration_safety.errors import SafetyError
 
 
 def interactive(options):

@@ -4,14 +4,21 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from schema_safety.errors import SafetyError
+from migration_safety.errors import SafetyError
 
-# manage.py's own options (--allow-data-loss, --rename, --fill, --no-input) are turned into
-# these -x arguments, so one reader serves manage.py and Flask-Migrate's `flask db` alike.
+# manage.py's own options (--allow-data-loss, --allow-table-copy, --rename, --fill,
+# --no-input) are turned into these -x arguments, so one reader serves manage.py and
+# Flask-Migrate's `flask db` alike (read through context.get_x_argument()).
 ALLOW_DATA_LOSS = "allow-data-loss"
+ALLOW_TABLE_COPY = "allow-table-copy"
 NO_INPUT = "no-input"
 RENAME = "rename"
 FILL = "fill"
+
+# Set in config.attributes by manage.py's db commands: hints then name their options.
+MANAGE_PY = "migration_safety.manage_py"
+# Set by db check: review nothing, ask nothing.
+CHECKING = "migration_safety.check"
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_$]*"
 _COLUMN_RENAME = re.compile(rf"({_NAME})\.({_NAME}):({_NAME})")
@@ -22,6 +29,7 @@ _FILL = re.compile(rf"({_NAME})\.({_NAME})=(.*)", re.DOTALL)
 @dataclass
 class Options:
     allow_data_loss: bool = False
+    allow_table_copy: bool = False
     no_input: bool = False
     column_renames: dict = field(default_factory=dict)  # (table, old) -> new
     table_renames: dict = field(default_factory=dict)  # old -> new
@@ -30,13 +38,14 @@ class Options:
     manage_py: bool = False
 
     @classmethod
-    def from_config(cls, config):
-        cmd_opts = getattr(config, "cmd_opts", None)
+    def from_context(cls, context):
+        """The options of the command that runs *context* (alembic's EnvironmentContext)."""
+        config = context.config
         # manage.py's own commands say so; Flask-Migrate's (db revision) run under manage.py too.
-        manage_py = (getattr(cmd_opts, "schema_safety_manage_py", False)
+        manage_py = (config.attributes.get(MANAGE_PY, False)
                      or os.path.basename(sys.argv[0]) == "manage.py")
         options = cls(manage_py=manage_py)
-        for argument in getattr(cmd_opts, "x", None) or []:
+        for argument in context.get_x_argument():
             options.add(argument)
         return options
 
@@ -45,6 +54,8 @@ class Options:
         key = key.strip().replace("_", "-")
         if key == ALLOW_DATA_LOSS and not value:
             self.allow_data_loss = True
+        elif key == ALLOW_TABLE_COPY and not value:
+            self.allow_table_copy = True
         elif key == NO_INPUT and not value:
             self.no_input = True
         elif key == RENAME:

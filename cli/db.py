@@ -1,4 +1,5 @@
-"""manage.py's db migrate, upgrade, downgrade and check, with the schema_safety options."""
+"""manage.py's db commands that check the data: migrate, upgrade, downgrade, check, kept."""
+import datetime
 import sys
 
 from alembic import command
@@ -6,9 +7,13 @@ from alembic.util import CommandError
 from flask import current_app
 from flask_script import Command, Option
 
-from schema_safety import check as schema_check
-from schema_safety.errors import SafetyError
-from schema_safety.options import ALLOW_DATA_LOSS, FILL, NO_INPUT, RENAME, Options
+from exts import db
+from migration_safety import check as schema_check
+from migration_safety.errors import SafetyError
+from migration_safety.keep import Keeper
+from migration_safety.options import (
+    ALLOW_DATA_LOSS, ALLOW_TABLE_COPY, FILL, MANAGE_PY, NO_INPUT, RENAME, Options,
+)
 
 DIRECTORY = Option("-d", "--directory", dest="directory", default=None,
                    help="Migration script directory (default is 'migrations')")
@@ -20,9 +25,17 @@ TAG = Option("--tag", dest="tag", default=None,
              help="Arbitrary 'tag' name - can be used by custom env.py scripts")
 ALLOW = Option(
     "--allow-data-loss", dest="allow_data_loss", action="store_true", default=False,
-    help="Let drops of columns/tables that hold data, and narrowing of string columns "
-         "(longer values are cut), go ahead after listing what is destroyed. NULLs under a "
-         "new NOT NULL and duplicates under a new unique index must still be fixed first.",
+    help="Let drops of columns/tables that hold data, narrowing of string columns (longer "
+         "values are cut) and type changes that do not keep every value go ahead, after "
+         "listing what is destroyed; it is kept in the database first, and the reverse run "
+         "(db downgrade) puts it back. NULLs under a new NOT NULL and duplicates under a new "
+         "unique index (and rows a new foreign key or CHECK rejects) must still be fixed "
+         "first.",
+)
+ALLOW_COPY = Option(
+    "--allow-table-copy", dest="allow_table_copy", action="store_true", default=False,
+    help="MySQL/MariaDB: let a change that copies a table with more rows than "
+         "MIGRATION_TABLE_COPY_ROWS go ahead (every write to the table waits until it ends).",
 )
 
 
@@ -30,8 +43,17 @@ def _config(directory, x_arg, opts=None):
     config = current_app.extensions["migrate"].migrate.get_config(
         directory, x_arg=x_arg or None, opts=opts)
     # Messages then name manage.py's options (--allow-data-loss) rather than -x forms.
-    config.cmd_opts.schema_safety_manage_py = True
+    config.attributes[MANAGE_PY] = True
     return config
+
+
+def _x_args(x_arg, allow_data_loss=False, allow_table_copy=False):
+    x_arg = list(x_arg or [])
+    if allow_data_loss:
+        x_arg.append(ALLOW_DATA_LOSS)
+    if allow_table_copy:
+        x_arg.append(ALLOW_TABLE_COPY)
+    return x_arg
 
 
 def _run(fn, *args, **kwargs):
@@ -102,28 +124,28 @@ class SafeUpgrade(Command):
     """Upgrade to a later version; refuses to lose data unless --allow-data-loss."""
 
     option_list = (
-        DIRECTORY, SQL, TAG, X_ARG, ALLOW,
+        DIRECTORY, SQL, TAG, X_ARG, ALLOW, ALLOW_COPY,
         Option("revision", nargs="?", default="head", help="revision identifier"),
     )
 
-    def run(self, directory, sql, tag, x_arg, allow_data_loss, revision):
-        x_arg = list(x_arg or []) + ([ALLOW_DATA_LOSS] if allow_data_loss else [])
-        _run(command.upgrade, _config(directory, x_arg), revision, sql=sql, tag=tag)
+    def run(self, directory, sql, tag, x_arg, allow_data_loss, allow_table_copy, revision):
+        config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
+        _run(command.upgrade, config, revision, sql=sql, tag=tag)
 
 
 class SafeDowngrade(Command):
     """Revert to a previous version; refuses to lose data unless --allow-data-loss."""
 
     option_list = (
-        DIRECTORY, SQL, TAG, X_ARG, ALLOW,
+        DIRECTORY, SQL, TAG, X_ARG, ALLOW, ALLOW_COPY,
         Option("revision", nargs="?", default="-1", help="revision identifier"),
     )
 
-    def run(self, directory, sql, tag, x_arg, allow_data_loss, revision):
-        x_arg = list(x_arg or []) + ([ALLOW_DATA_LOSS] if allow_data_loss else [])
+    def run(self, directory, sql, tag, x_arg, allow_data_loss, allow_table_copy, revision):
         if sql and revision == "-1":
             revision = "head:-1"
-        _run(command.downgrade, _config(directory, x_arg), revision, sql=sql, tag=tag)
+        config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
+        _run(command.downgrade, config, revision, sql=sql, tag=tag)
 
 
 class Check(Command):
@@ -132,7 +154,11 @@ class Check(Command):
     option_list = (DIRECTORY,)
 
     def run(self, directory):
-        lines, heads = _run(schema_check.differences, _config(directory, None))
+        config = _config(directory, None)
+        # command.check's own "No new upgrade operations detected." would repeat ours.
+        config.cmd_opts.quiet = True
+        with db.engine.connect() as connection:
+            lines, heads = _run(schema_check.differences, config, connection)
         if not lines:
             print(f"Models match the migrations at head ({', '.join(heads)}).")
             return
@@ -143,9 +169,70 @@ class Check(Command):
         sys.exit(1)
 
 
+class Kept(Command):
+    """Lists what accepted data losses kept (--purge removes it; db downgrade restores it)."""
+
+    option_list = (
+        Option("--purge", dest="purge", action="store_true", default=False,
+               help="remove the kept data (it can then no longer be restored)"),
+        Option("--older-than", dest="older_than", type=int, default=None, metavar="DAYS",
+               help="with --purge: only what was kept more than DAYS days ago"),
+    )
+
+    def run(self, purge, older_than):
+        if older_than is not None and (older_than < 0 or not purge):
+            _fail("--older-than takes a number of days (0 or more) and goes with --purge")
+        with db.engine.begin() as connection:
+            keeper = Keeper(connection)
+            if purge:
+                cutoff = None if older_than is None else (
+                    datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                    - datetime.timedelta(days=older_than))
+                removed = keeper.purge(cutoff)
+                print(f"Purged {len(removed)} keep(s)"
+                      + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)"
+                                for e in removed))
+                return
+            entries = keeper.entries()
+            if not entries:
+                print("Nothing is kept: no accepted data loss is waiting to be restored.")
+                return
+            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            print("Kept by --allow-data-loss (db downgrade/upgrade of the revision puts it "
+                  "back; 'db kept --purge' removes it):")
+            for entry in entries:
+                size = keeper.size(entry)
+                shown = "size unknown" if size is None else _size(size)
+                print(f"  - {entry.name}: {entry.what()}, {entry.rows} row(s), {shown}, kept "
+                      f"{_age(now - entry.created_at)} ago by the {entry.direction} of "
+                      f"revision {entry.revision}")
+
+
+def _fail(message):
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _size(size):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+
+
+def _age(delta):
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
 def add_safety_commands(migrate_manager):
     """Put the commands above in place of Flask-Migrate's migrate, upgrade and downgrade."""
     migrate_manager.add_command("migrate", SafeMigrate())
     migrate_manager.add_command("upgrade", SafeUpgrade())
     migrate_manager.add_command("downgrade", SafeDowngrade())
     migrate_manager.add_command("check", Check())
+    migrate_manager.add_command("kept", Kept())

@@ -6,17 +6,15 @@ import logging
 import os
 import traceback
 
-from alembic.util import CommandError
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.sql.elements import ClauseElement
 
-from cli.errors import describe
+from migration_safety.errors import MigrationFailed, describe
+from migration_safety.names import PROGRESS_TABLE
+from migration_safety.private import intercepted_exec
 
 log = logging.getLogger(__name__)
-
-# Exists only while a revision is unfinished on MySQL; autogenerate is told to ignore it.
-PROGRESS_TABLE = "alembic_progress"
 
 _progress = Table(
     PROGRESS_TABLE, MetaData(),
@@ -31,10 +29,6 @@ _progress = Table(
 )
 
 SHOWN_STATEMENT = 200
-
-
-class MigrationFailed(CommandError):
-    """A revision failed or cannot run; the message says what happened and how to recover."""
 
 
 def is_mysql(connection):
@@ -122,8 +116,12 @@ class _RevisionRun:
         return ", ".join(down) if isinstance(down, (tuple, list)) else revision_label(down)
 
 
-class StepTracker:
-    """Wraps every revision function and every statement alembic sends while it runs."""
+class UnitRunner:
+    """Runs each revision as a unit and follows every statement Alembic sends while it runs.
+
+    ``wrap`` turns a step's migration function into the unit; ``running`` must surround the
+    whole run (it watches the statements).
+    """
 
     def __init__(self, migration_context):
         self.context = migration_context
@@ -133,35 +131,30 @@ class StepTracker:
         self.completed = []
 
     @contextlib.contextmanager
-    def tracking(self):
-        impl = self.context.impl
-        original_exec = impl._exec
-        wrapped = []
-        for script in self.context.script.walk_revisions():
-            for direction in ("upgrade", "downgrade"):
-                function = getattr(script.module, direction, None)
-                if function is not None:
-                    wrapped.append((script.module, direction, function))
-                    setattr(script.module, direction, self._tracked(script, direction, function))
-        # Every alembic operation, batch or not, reaches the database through impl._exec.
-        impl._exec = self._tracked_exec(original_exec)
-        try:
+    def running(self):
+        with intercepted_exec(self.context.impl, self._exec):
             yield self
-        finally:
-            impl._exec = original_exec
-            for module, direction, function in wrapped:
-                setattr(module, direction, function)
         if self.persistent and not unfinished(self.connection):
             forget(self.connection)
 
-    def _tracked(self, script, direction, function):
+    def wrap(self, step, function, before=(), after=()):
+        """*function* (a step's upgrade or downgrade) as one unit; *before* and *after* are
+        callables run inside the unit, around it (keeps, cuts, restores, checks)."""
+        script = step.revision
+        direction = "upgrade" if step.is_upgrade else "downgrade"
+
         @functools.wraps(function)
         def run_revision(*args, **kwargs):
             run = _RevisionRun(script, direction)
             self._begin(run)
             self.current = run
             try:
+                for action in before:
+                    action()
                 function(*args, **kwargs)
+                self.current = None
+                for action in after:
+                    action()
             except MigrationFailed:
                 self.current = None
                 self._rollback(run)
@@ -170,7 +163,6 @@ class StepTracker:
                 self.current = None
                 self._rollback(run)
                 raise MigrationFailed(self._failure_report(run, exc)) from exc
-            self.current = None
             if run.position < len(run.recorded):
                 self._rollback(run)
                 raise MigrationFailed(self._changed_report(
@@ -180,33 +172,30 @@ class StepTracker:
 
         return run_revision
 
-    def _tracked_exec(self, original_exec):
-        def tracked_exec(construct, *args, **kwargs):
-            run = self.current
-            if run is None:  # alembic's own version bookkeeping, between revisions
-                return original_exec(construct, *args, **kwargs)
-            run.position += 1
-            statement = self._render(construct)
-            if run.position <= len(run.recorded):
-                recorded = run.recorded[run.position - 1]
-                if recorded != statement:
-                    raise MigrationFailed(self._changed_report(
-                        run, run.position, recorded, f"`{shorten(statement)}`"))
-                log.info("Skipping operation %d, applied by an earlier run: %s",
-                         run.position, shorten(statement, 80))
-                return None
-            operation = _Operation(run.position, statement, self._line_in(run.script.path))
-            try:
-                result = original_exec(construct, *args, **kwargs)
-            except Exception:
-                run.failed = operation
-                raise
-            run.applied.append(operation)
-            if self.persistent:
-                self._record(run, operation)
-            return result
-
-        return tracked_exec
+    def _exec(self, original_exec, construct, *args, **kwargs):
+        run = self.current
+        if run is None:  # alembic's own version bookkeeping, between revisions
+            return original_exec(construct, *args, **kwargs)
+        run.position += 1
+        statement = self._render(construct)
+        if run.position <= len(run.recorded):
+            recorded = run.recorded[run.position - 1]
+            if recorded != statement:
+                raise MigrationFailed(self._changed_report(
+                    run, run.position, recorded, f"`{shorten(statement)}`"))
+            log.info("Skipping operation %d, applied by an earlier run: %s",
+                     run.position, shorten(statement, 80))
+            return None
+        operation = _Operation(run.position, statement, self._line_in(run.script.path))
+        try:
+            result = original_exec(construct, *args, **kwargs)
+        except Exception:
+            run.failed = operation
+            raise
+        run.applied.append(operation)
+        if self.persistent:
+            self._record(run, operation)
+        return result
 
     def _render(self, construct):
         if isinstance(construct, str):
@@ -292,6 +281,10 @@ class StepTracker:
         lines = [f"revision {run.label} failed at {where}: {cause}"]
         if run.failed is not None:
             lines.append(f"  failed: {shorten(run.failed.statement)}")
+        if "LOCK=NONE is not supported" in cause:
+            lines.append("  MySQL can make this change only by blocking writes to the table "
+                         "(db upgrade asked for LOCK=NONE): run it with --allow-table-copy when "
+                         "writes may wait.")
         done = run.recorded + [operation.statement for operation in run.applied]
         if self.persistent:
             if done:

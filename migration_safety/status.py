@@ -7,7 +7,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
-from cli.errors import describe
+from migration_safety.errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Status:
 
 def _script_heads(app):
     """The migration scripts do not change while the app runs: read them once."""
-    cache = app.extensions.setdefault("migrating", {})
+    cache = app.extensions.setdefault("migration_safety", {})
     if "script" not in cache:
         script = ScriptDirectory(app.extensions["migrate"].directory)
         cache["script"] = script
@@ -93,7 +93,7 @@ def warn_if_behind(app):
 
 def install(app):
     """Check once per process, at the first request (any WSGI server, or runserver)."""
-    state = app.extensions.setdefault("migrating", {})
+    state = app.extensions.setdefault("migration_safety", {})
     state.setdefault("checked", False)
     guard = threading.Lock()
 
@@ -109,5 +109,5 @@ def install(app):
 
 def check_now(app):
     """Check at startup, where a server knows it starts; the first request then skips it."""
-    app.extensions.setdefault("migrating", {})["checked"] = True
+    app.extensions.setdefault("migration_safety", {})["checked"] = True
     return warn_if_behind(app)

@@ -4,15 +4,14 @@ import hashlib
 import logging
 import sqlite3
 
-from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from migration_safety.errors import LockTimeout
+
 log = logging.getLogger(__name__)
 
-
-class LockTimeout(CommandError):
-    """Another migration held the lock for longer than the configured wait."""
+__all__ = ["LockTimeout", "migration_lock"]
 
 
 @contextlib.contextmanager
@@ -23,11 +22,18 @@ def migration_lock(connection, timeout):
     database file's own write lock, taken by ``BEGIN IMMEDIATE``: the whole block is one
     transaction, committed when it ends and rolled back if it raises, unless that function
     was called first. On MySQL, whose DDL commits itself, the function does nothing.
+
+    A connection handed in already inside a transaction (a caller that wraps the migration
+    in its own transaction, as pytest-alembic does) keeps it: on MySQL GET_LOCK needs no
+    commit; on SQLite the caller's transaction is the unit, and the caller commits it.
     """
     dialect = connection.dialect.name
+    external = connection.in_transaction() and connection.info.get(EXTERNAL_TRANSACTION)
     if dialect in ("mysql", "mariadb"):
-        with _mysql_lock(connection, timeout):
+        with _mysql_lock(connection, timeout, external):
             yield lambda: None
+    elif dialect == "sqlite" and external:
+        yield lambda: None
     elif dialect == "sqlite":
         with _sqlite_write_lock(connection, timeout) as keep:
             yield keep
@@ -44,8 +50,12 @@ def _mysql_lock_name(database):
     return name
 
 
+# Set in connection.info by env.py when the connection it was handed is in a transaction.
+EXTERNAL_TRANSACTION = "migration_safety.external_transaction"
+
+
 @contextlib.contextmanager
-def _mysql_lock(connection, timeout):
+def _mysql_lock(connection, timeout, external=False):
     database = connection.execute(text("SELECT DATABASE()")).scalar()
     name = _mysql_lock_name(database)
     got = connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": name}).scalar()
@@ -64,16 +74,19 @@ def _mysql_lock(connection, timeout):
                 "downgrade or stamp is running; see SHOW PROCESSLIST). Run the command again "
                 "when it has finished, or set MIGRATION_LOCK_TIMEOUT to wait longer."
             )
-    # End the transaction the checks opened, so the migration reads the version table as the
-    # previous lock holder left it, not as it was before waiting (REPEATABLE READ).
-    connection.commit()
+    if not external:
+        # End the transaction the checks opened, so the migration reads the version table as
+        # the previous lock holder left it, not as it was before waiting (REPEATABLE READ).
+        connection.commit()
     try:
         yield
     finally:
         try:
-            connection.rollback()
+            if not external:
+                connection.rollback()
             connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
-            connection.commit()
+            if not external:
+                connection.commit()
         except Exception:  # the server also releases it when this connection closes
             log.debug("RELEASE_LOCK failed", exc_info=True)
 
@@ -92,6 +105,12 @@ def _sqlite_write_lock(connection, timeout):
     # transaction; with its own handling off, the BEGIN we send covers DDL and savepoints.
     dbapi_connection.isolation_level = None
     saved_busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    # A batch rebuild drops and re-creates tables: with foreign keys enforced that would
+    # delete or refuse rows. PRAGMA foreign_keys is a no-op inside a transaction, so it is
+    # set here, before BEGIN; the rows are checked with foreign_key_check before each
+    # revision is kept (units.py).
+    saved_foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
     database = connection.engine.url.database
     try:
         connection.exec_driver_sql("PRAGMA busy_timeout = 0")
@@ -134,5 +153,6 @@ def _sqlite_write_lock(connection, timeout):
         # SQLAlchemy's own notion of a transaction outlived the real one: reset it.
         connection.rollback()
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(saved_busy)}")
+        connection.exec_driver_sql(f"PRAGMA foreign_keys = {int(saved_foreign_keys)}")
         connection.rollback()
         dbapi_connection.isolation_level = saved_isolation

@@ -1,1 +1,0 @@
-"""Safe schema changes: a database-wide migration lock, resumable revisions, pending checks."""
