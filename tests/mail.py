@@ -1,6 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) and what it received; one that hangs first."""
 import email
 import email.policy
+import logging
 import re
 import threading
 
@@ -8,6 +9,10 @@ from aiosmtpd.controller import Controller
 
 from tests.http import free_port
 from tests.sockets import SilentPort
+
+# aiosmtpd logs every command of every connection at INFO, from its own thread: after a test
+# has ended, such lines would reach the terminal (importing app sets the root logger to INFO).
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Mailbox:
@@ -68,10 +73,6 @@ class HangingSMTPServer(SilentPort):
         super().__init__()
         self.mailbox = Mailbox()
         self._server = None
-
-    @property
-    def hanging(self):
-        return self._server is None
 
     def serve(self):
         self.stop_listening()

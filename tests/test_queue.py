@@ -152,10 +152,10 @@ def test_smtp_that_hangs_never_holds_the_request_and_the_worker_retries(web, wor
                                                                        smtp, database):
     worker = workers("w", MAIL_PORT=smtp.port, MAIL_TIMEOUT=1, MAIL_RETRY_DELAY=1)
     site = web(**queued(queue, smtp.port))
-    # The SMTP server answers nothing until serve(): a request that waited on it, or on the
-    # worker's sending, would never complete.
+    # The SMTP server answers nothing until serve(), below: a request that waited on it, or on
+    # the worker's sending, would never complete.
     response = completes(lambda: site.send_code("ann@example.com"))
-    assert (response.status_code, smtp.hanging) == (200, True)
+    assert response.status_code == 200
 
     smtp.wait_for_connections(2)  # the first attempt timed out, the second one came
     logged(worker, r"^WARNI \[mailqueue\.tasks\] \[request \w+\] Could not mail the code "
@@ -266,7 +266,7 @@ def test_without_a_broker_smtp_that_hangs_costs_the_request_one_timeout(web, smt
     # One timeout, not a second one for a QUIT to a server that never answered: its one
     # connection was closed without a word, and none came after it.
     smtp.wait_for_hangups(1)
-    assert (smtp.received(), smtp.hanging) == ([b""], True)
+    assert smtp.received() == [b""]
     assert codes_in_database(database) == []
 
 
