@@ -43,6 +43,13 @@ def clean_environ(**extra):
     return env
 
 
+def process_environ(**settings):
+    """The environment of a Python process a test starts: this one's without the app's
+    variables, output unbuffered (read as it comes), no bytecode written, plus *settings*."""
+    return clean_environ(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
+                         **{name: str(value) for name, value in settings.items()})
+
+
 @dataclass
 class Result:
     """What a command left behind, shaped like ``subprocess.CompletedProcess``."""

@@ -1,6 +1,7 @@
 """Fixtures: the app on a real database (SQLite and MariaDB), a real SMTP server, project copies."""
 import compat  # noqa: F401  (before anything imports flask_migrate)
 
+import contextlib
 import os
 
 import pytest
@@ -12,9 +13,15 @@ from tests.cli import APP_VARIABLES
 from tests.backends import BACKEND_PARAMS, Database, HeadDatabases, mariadb_available
 from tests.mail import start_smtp_server
 from tests.project import Project
+from tests.queue_support import RABBITMQ_ADDRESS, rabbitmq_available
 from tests.site import IsolatedClient, Site
 
-NO_MARIADB = "no MariaDB server answers on 127.0.0.1:3306"
+# The servers some tests need, by the marker those tests carry: how to tell one answers, and
+# what to say when none does.
+SERVERS = {
+    "mariadb": (mariadb_available, "no MariaDB server answers on 127.0.0.1:3306"),
+    "rabbitmq": (rabbitmq_available, f"no RabbitMQ broker answers on {RABBITMQ_ADDRESS}"),
+}
 
 
 class CompiledTemplates(BytecodeCache):
@@ -34,15 +41,18 @@ class CompiledTemplates(BytecodeCache):
 COMPILED_TEMPLATES = CompiledTemplates()
 
 
+@pytest.hookimpl(trylast=True)  # after -m has deselected what it leaves out
 def pytest_collection_modifyitems(config, items):
-    """Without a MariaDB server its tests are skipped, and under CI the run is refused."""
-    wanted = [item for item in items if item.get_closest_marker("mariadb")]
-    if not wanted or mariadb_available():
-        return
-    if os.environ.get("CI") == "true":
-        raise pytest.UsageError(f"{NO_MARIADB}, and CI requires one")
-    for item in wanted:
-        item.add_marker(pytest.mark.skip(reason=f"{NO_MARIADB}: start one to run these"))
+    """Without a MariaDB server or a RabbitMQ broker their tests are skipped, and under CI
+    the run is refused."""
+    for marker, (available, absent) in SERVERS.items():
+        wanted = [item for item in items if item.get_closest_marker(marker)]
+        if not wanted or available():
+            continue
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(f"{absent}, and CI requires one")
+        for item in wanted:
+            item.add_marker(pytest.mark.skip(reason=f"{absent}: start one to run these"))
 
 
 @pytest.fixture
@@ -89,23 +99,33 @@ def mailbox(smtp_server):
 
 
 @pytest.fixture
-def app(database, smtp_server):
-    """The testing app on the test's database at head, mailing to the loopback SMTP server."""
+def make_app(database, smtp_server):
+    """make_app(**settings): the testing app on the test's database at head, mailing to the
+    loopback SMTP server unless *settings* say otherwise; in its app context until the end."""
     database.at_head()
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url,
-                                 "MAIL_SERVER": smtp_server.hostname,
-                                 "MAIL_PORT": smtp_server.port})
-    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    with contextlib.ExitStack() as stack:
+        def make(**settings):
+            app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url,
+                                         "MAIL_SERVER": smtp_server.hostname,
+                                         "MAIL_PORT": smtp_server.port, **settings})
+            app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+            stack.enter_context(app.app_context())
+            stack.callback(db.engine.dispose)
+            stack.callback(db.session.remove)
+            return app
+
+        yield make
+
+
+@pytest.fixture
+def app(make_app):
+    """The testing app on the test's database at head, mailing to the loopback SMTP server."""
+    return make_app()
 
 
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
-    return app.test_client()
+    return IsolatedClient.of(app)
 
 
 @pytest.fixture

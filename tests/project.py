@@ -58,9 +58,8 @@ class Project:
 
     def env(self, **extra):
         """The environment a command sees: development settings on the test's database."""
-        settings = dict(FLASK_CONFIG="development", DATABASE_URL=self.database_url,
-                        PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-        return cli.clean_environ(**{**settings, **extra})
+        settings = dict(FLASK_CONFIG="development", DATABASE_URL=self.database_url)
+        return cli.process_environ(**{**settings, **extra})
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 # make test: the whole suite in one pytest run over every core (pytest-xdist), each test that
 # uses a database on SQLite and on MariaDB, then line and branch coverage; then
 # pytest-alembic's tests (tests_alembic/) on each backend, and a summary.
-# A MariaDB server that does not answer is a failure under CI (CI=true); elsewhere its tests
-# are left out and the summary says so. Settings: TEST_WORKERS (processes, default: one per
-# core; 0 runs in this process), TEST_COVERAGE=0 (no coverage), TEST_ALEMBIC=0 (no
-# tests_alembic/), TEST_ARTIFACTS (junit xml).
+# A MariaDB server or a RabbitMQ broker that does not answer is a failure under CI (CI=true);
+# elsewhere its tests are left out and the summary says so. Settings: TEST_WORKERS (processes,
+# default: one per core; 0 runs in this process), TEST_COVERAGE=0 (no coverage),
+# TEST_ALEMBIC=0 (no tests_alembic/), TEST_ARTIFACTS (junit xml).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -24,16 +24,35 @@ fi
 if [ "${TEST_COVERAGE:-1}" != 0 ]; then
     args+=(--cov --cov-report=term:skip-covered)
 fi
-if ! "$PYTHON" -c 'import sys; from tests.backends import mariadb_available; sys.exit(not mariadb_available())'; then
-    # Run what does not need it, so the other failures show too.
-    args+=(-m "not mariadb")
-    backends=(sqlite)
+# A server that does not answer: run what does not need it, so the other failures show too.
+left_out=()
+absent() {  # marker, what does not answer, where it was asked
+    left_out+=("not $1")
     if [ "${CI:-}" = "true" ]; then
-        notes+=("mariadb: FAILED, no server answers on 127.0.0.1:3306 and CI requires one")
+        notes+=("$1: FAILED, no $2 answers on $3 and CI requires one")
         status=1
     else
-        notes+=("mariadb: NOT RUN, no server answers on 127.0.0.1:3306 (start one to run the whole suite)")
+        notes+=("$1: NOT RUN, no $2 answers on $3 (start one to run the whole suite)")
     fi
+}
+if ! "$PYTHON" -c 'import sys; from tests.backends import mariadb_available; sys.exit(not mariadb_available())'; then
+    absent mariadb server 127.0.0.1:3306
+    backends=(sqlite)
+fi
+# Prints where the broker is; fails when it does not answer.
+broker_check='import sys
+from tests.queue_support import RABBITMQ_ADDRESS, rabbitmq_available
+print(RABBITMQ_ADDRESS)
+sys.exit(not rabbitmq_available())'
+if ! broker=$("$PYTHON" -c "$broker_check"); then
+    absent rabbitmq broker "$broker"
+fi
+if [ ${#left_out[@]} -gt 0 ]; then
+    marks="${left_out[0]}"
+    for mark in "${left_out[@]:1}"; do
+        marks="$marks and $mark"
+    done
+    args+=(-m "$marks")
 fi
 
 "$PYTHON" -m pytest "${args[@]}" "$@"

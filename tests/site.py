@@ -76,6 +76,12 @@ class IsolatedClient(FlaskClient):
     inside it would share its ``g`` (and Flask-WTF's CSRF token cached there) with every other.
     """
 
+    @classmethod
+    def of(cls, app):
+        """A client of *app* of this class."""
+        app.test_client_class = cls
+        return app.test_client()
+
     def open(self, *args, **kwargs):
         # Ends the test's own transaction, which on MariaDB (REPEATABLE READ) would otherwise
         # keep reading the snapshot taken before the request.

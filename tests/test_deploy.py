@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.backends import database_unused
-from tests.cli import ROOT
+from tests.cli import ROOT, clean_environ, process_environ
 from tests.http import free_port
 from tests.processes import Background
 
@@ -54,13 +54,9 @@ def image(tmp_path):
 
 
 def deploy_env(database, **extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FLASK_CONFIG", "DATABASE_URL", "SECRET_KEY", "PORT", "WEB_CONCURRENCY")}
     # What the Dockerfile sets, plus what a deploy passes in (--env-file).
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", FLASK_CONFIG="production",
-               SECRET_KEY=SECRET, DATABASE_URL=database.url, PYTHON=sys.executable)
-    env.update(extra)
-    return env
+    return process_environ(**{"FLASK_CONFIG": "production", "SECRET_KEY": SECRET,
+                              "DATABASE_URL": database.url, "PYTHON": sys.executable, **extra})
 
 
 def start_entrypoint(image, env):
@@ -150,9 +146,7 @@ def gunicorn_settings(env):
     script = ("import json, runpy; c = runpy.run_path('gunicorn.conf.py'); "
               "print(json.dumps({k: c[k] for k in ('bind', 'workers', 'threads', 'timeout', "
               "'control_socket_disable')}))")
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("PORT", "WEB_CONCURRENCY", "GUNICORN_BIND", "GUNICORN_THREADS")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**base, **env},
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=clean_environ(**env),
                             capture_output=True, text=True, timeout=60)
     return result.returncode, result.stdout, result.stderr
 

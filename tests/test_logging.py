@@ -2,11 +2,9 @@
 import http.client
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
 import sys
+import time
 import urllib.parse
 import uuid
 from http.cookies import SimpleCookie
@@ -17,11 +15,13 @@ from sqlalchemy.engine import make_url
 
 import logging_config
 from setting import ConfigError, from_environment
-from tests.cli import ROOT
+from tests.cli import ROOT, process_environ
+from tests.http import free_port
+from tests.mail import start_smtp_server
+from tests.processes import Background
+from tests.queue_support import (RABBITMQ_URL, READY, delete_queue, logged, start_worker,
+                                 unique_queue)
 from tests.site import PASSWORD, csrf_token
-from tests.http import first_answer, free_port
-from tests.queue_support import (RABBITMQ_URL, SMTPStandIn, WorkerProcess, app_env, delete_queue,
-                                 rabbitmq_available, unique_queue)
 
 JSON_KEYS = {"timestamp", "level", "logger", "message", "request_id"}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
@@ -33,14 +33,17 @@ def request_records(caplog):
 
 def test_each_request_gets_an_id_and_one_line_with_method_path_status_duration(client, caplog):
     caplog.set_level(logging.INFO, logger="qa.request")
+    started = time.perf_counter()
     response = client.get("/search?q=what+a+user+typed")
+    call_ms = (time.perf_counter() - started) * 1000
     request_id = response.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     [record] = request_records(caplog)
     assert (record.request_id, record.method, record.path, record.status) == (
         request_id, "GET", "/search", 200)
     assert record.getMessage() == f"GET /search 200 {record.duration_ms:.1f} ms"
-    assert 0 < record.duration_ms < 10_000
+    # The request's own time, measured inside the call that made it: not a speed limit.
+    assert 0 < record.duration_ms <= call_ms
     # A new id for the next request.
     assert client.get("/").headers["X-Request-ID"] != request_id
 
@@ -225,22 +228,9 @@ def database_password(database):
         database.execute(f"DROP USER '{user}'@'%'")
 
 
-def stop_server(process):
-    """SIGTERM (gunicorn is the entrypoint's process: exec), SIGKILL if it does not stop."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
-    except ProcessLookupError:  # exited already
-        process.wait(30)
-
-
-def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(tmp_path, database_password):
+@pytest.mark.rabbitmq
+def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(database_password):
     """gunicorn (deploy/entrypoint.sh) and a worker in production, through RabbitMQ to SMTP."""
-    if not rabbitmq_available():
-        pytest.skip(f"RabbitMQ does not answer at {RABBITMQ_URL}")
     database_url, db_password = database_password
     secret_key, mail_password = f"key-{uuid.uuid4().hex}", f"smtp-pw-{uuid.uuid4().hex}"
     wrong_password = "not-my-password-42"
@@ -248,27 +238,25 @@ def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(tmp_path, da
     def authenticate(server, session, envelope, mechanism, auth_data):
         return AuthResult(success=auth_data.password == mail_password.encode())
 
-    smtp, queue, port = SMTPStandIn(authenticate), unique_queue(), free_port()
-    smtp.serve()
+    smtp, queue, port = start_smtp_server(authenticator=authenticate), unique_queue(), free_port()
+    mailbox = smtp.handler
     settings = dict(FLASK_CONFIG="production", SECRET_KEY=secret_key, DATABASE_URL=database_url,
                     CELERY_BROKER_URL=RABBITMQ_URL, MAIL_QUEUE=queue, MAIL_SERVER="127.0.0.1",
                     MAIL_PORT=smtp.port, MAIL_USERNAME="robot", MAIL_PASSWORD=mail_password)
-    web_log = open(tmp_path / "web.log", "w")
-    web = subprocess.Popen([str(ROOT / "deploy" / "entrypoint.sh")], cwd="/",
-                           env=app_env(PORT=port, WEB_CONCURRENCY=1, PYTHON=sys.executable,
-                                       **settings),
-                           stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True)
-    worker = WorkerProcess(tmp_path, "flow", app_env(**settings))
+    web = Background([str(ROOT / "deploy" / "entrypoint.sh")], cwd="/",
+                     env=process_environ(PORT=port, WEB_CONCURRENCY=1, PYTHON=sys.executable,
+                                         **settings), stop_group=False)
+    worker = start_worker("flow", process_environ(**settings))
     try:
-        assert first_answer(f"http://127.0.0.1:{port}/healthz", seconds=90, process=web)[0] == 200
-        worker.wait_ready()
+        assert web.answer(f"http://127.0.0.1:{port}/healthz", seconds=120)[0] == 200
+        logged(worker, READY)
         browser = Browser(port)
         status, headers, body = browser.request(
             "POST", "/auth/captcha/email", {"email": "ann@example.com"},
             {"X-CSRFToken": browser.token("/auth/register"), "X-Request-ID": "flow-code-1"})
         assert (status, headers["X-Request-ID"]) == (200, "flow-code-1"), body
-        smtp.inbox.wait_for(1)
-        code = smtp.inbox.code_for("ann@example.com")
+        mailbox.wait_for(1)
+        [code] = mailbox.codes_for("ann@example.com")
         wrong_code = f"{(int(code) + 1) % 10**6:06d}"
         form = {"email": "ann@example.com", "username": "ann", "password": PASSWORD,
                 "password_confirm": PASSWORD}
@@ -283,21 +271,20 @@ def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(tmp_path, da
                 "email": "ann@example.com", "password": password,
                 "csrf_token": browser.token("/auth/login")})
             assert status == expected
-        worker.wait_for_line(r'"message": "Mailed the code to ann@example\.com \(attempt 1\)"')
+        logged(worker, r'"message": "Mailed the code to ann@example\.com \(attempt 1\)"')
     finally:
-        stop_server(web)
+        web.stop()  # SIGTERM to the entrypoint's process, which is gunicorn (exec), as docker stop
         worker.stop()
-        web_log.close()
-        smtp.close()
+        smtp.stop()
         delete_queue(queue)
 
-    logs = {"web": (tmp_path / "web.log").read_text(), "worker": worker.log()}
+    logs = {"web": web.output, "worker": worker.stderr}
     lines = {name: [json.loads(line) for line in text.splitlines()] for name, text in logs.items()}
     for name, parsed in lines.items():
         for line in parsed:
             assert JSON_KEYS <= set(line), (name, line)
     # Celery prints one plain line itself, on stdout, when it stops; no banner (--quiet).
-    assert worker.stdout() == "\nworker: Warm shutdown (MainProcess)\n"
+    assert worker.output == "\nworker: Warm shutdown (MainProcess)\n"
     # The request that asked for the code, and the mail job it queued, share its id.
     [code_request] = [line for line in lines["web"] if line["request_id"] == "flow-code-1"]
     assert (code_request["method"], code_request["path"], code_request["status"]) == (
