@@ -5,6 +5,7 @@ about a second on MariaDB, so each test process (pytest-xdist worker) builds it 
 backend and reuses it: a SQLite file is copied, and the MariaDB database is emptied after each
 test, or rebuilt when the test changed its schema.
 """
+import functools
 import os
 import shutil
 import uuid
@@ -42,26 +43,24 @@ def _mariadb_url(name):
         database=name, query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
 
 
+@functools.cache
 def _server():
+    # One per test process, kept: creating and dropping databases is frequent.
     return create_engine(MARIADB_SERVER_URL, isolation_level="AUTOCOMMIT")
 
 
 def create_mariadb_database(prefix="test"):
     """A new, empty utf8mb4 database on the server; (name, url)."""
     name = f"{prefix}_{uuid.uuid4().hex[:16]}"
-    server = _server()
-    with server.connect() as conn:
+    with _server().connect() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
                           "COLLATE utf8mb4_unicode_ci"))
-    server.dispose()
     return name, _mariadb_url(name)
 
 
 def drop_mariadb_database(name):
-    server = _server()
-    with server.connect() as conn:
+    with _server().connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-    server.dispose()
 
 
 def upgrade_to_head(url):
@@ -102,22 +101,20 @@ class _MariaDBAtHead:
     """This process's MariaDB database at head, emptied between the tests that use it."""
 
     def __init__(self):
-        self.name = self.url = self._schema = None
+        self.name = self.url = self._schema = self._engine = None
 
     def checkout(self):
         if self.name is None:
             self.name, self.url = create_mariadb_database("test_head")
             upgrade_to_head(self.url)
+            # One connection of its own, kept: a new one per test costs more than the checks.
+            self._engine = create_engine(self.url, pool_size=1)
             self._schema = self._read_schema()
         return self.name, self.url
 
     def _read_schema(self):
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                return [conn.execute(text(sql)).all() for sql in _SCHEMA]
-        finally:
-            engine.dispose()
+        with self._engine.connect() as conn:
+            return [conn.execute(text(sql)).all() for sql in _SCHEMA]
 
     def checkin(self):
         """Empty the tables the test wrote to; a test that changed the schema costs a rebuild."""
@@ -129,30 +126,30 @@ class _MariaDBAtHead:
             self.discard()
 
     def _empty(self):
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                # Never wait long on a leftover connection's locks: a rebuild is cheaper.
-                conn.execute(text("SET SESSION lock_wait_timeout = 10"))
-                used = conn.execute(text(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = DATABASE() AND table_name != 'alembic_version' "
-                    "AND (auto_increment > 1 OR table_rows > 0)")).scalars().all()
-                tables = inspect(conn).get_table_names()
-                written = [t for t in tables if t != "alembic_version" and (
-                    t in used or conn.execute(text(f"SELECT 1 FROM `{t}` LIMIT 1")).first())]
-                conn.execute(text("SET SESSION foreign_key_checks = 0"))
+        with self._engine.connect() as conn:
+            # Never wait long on a leftover connection's locks: a rebuild is cheaper.
+            conn.execute(text("SET SESSION lock_wait_timeout = 10"))
+            used = conn.execute(text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name != 'alembic_version' "
+                "AND (auto_increment > 1 OR table_rows > 0)")).scalars().all()
+            tables = inspect(conn).get_table_names()
+            written = [t for t in tables if t != "alembic_version" and (
+                t in used or conn.execute(text(f"SELECT 1 FROM `{t}` LIMIT 1")).first())]
+            conn.execute(text("SET SESSION foreign_key_checks = 0"))
+            try:
                 for table in written:  # TRUNCATE also restarts AUTO_INCREMENT at 1
                     conn.execute(text(f"TRUNCATE TABLE `{table}`"))
+            finally:
                 conn.execute(text("SET SESSION foreign_key_checks = 1"))
-            return True
-        finally:
-            engine.dispose()
+        return True
 
     def discard(self):
+        if self._engine is not None:
+            self._engine.dispose()
         if self.name is not None:
             drop_mariadb_database(self.name)
-        self.name = self.url = self._schema = None
+        self.name = self.url = self._schema = self._engine = None
 
 
 class HeadDatabases:
