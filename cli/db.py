@@ -11,6 +11,7 @@ from exts import db
 from migration_safety import check as schema_check
 from migration_safety.errors import SafetyError
 from migration_safety.keep import Keeper
+from migration_safety.lock import migration_lock
 from migration_safety.options import (
     ALLOW_DATA_LOSS, ALLOW_TABLE_COPY, FILL, MANAGE_PY, NO_INPUT, RENAME, Options,
 )
@@ -56,7 +57,7 @@ def _x_args(x_arg, allow_data_loss=False, allow_table_copy=False):
     return x_arg
 
 
-def _run(fn, *args, **kwargs):
+def run_reporting_errors(fn, *args, **kwargs):
     """Run an alembic command; refusals and alembic errors become ``Error: ...``, exit 1."""
     try:
         return fn(*args, **kwargs)
@@ -115,9 +116,9 @@ class SafeMigrate(Command):
         if no_input:
             x_arg.append(NO_INPUT)
         config = _config(directory, x_arg, opts=["autogenerate"])
-        _run(command.revision, config, message, autogenerate=True, sql=sql, head=head,
-             splice=splice, branch_label=branch_label, version_path=version_path,
-             rev_id=rev_id)
+        run_reporting_errors(command.revision, config, message, autogenerate=True, sql=sql,
+                             head=head, splice=splice, branch_label=branch_label,
+                             version_path=version_path, rev_id=rev_id)
 
 
 class SafeUpgrade(Command):
@@ -130,7 +131,7 @@ class SafeUpgrade(Command):
 
     def run(self, directory, sql, tag, x_arg, allow_data_loss, allow_table_copy, revision):
         config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
-        _run(command.upgrade, config, revision, sql=sql, tag=tag)
+        run_reporting_errors(command.upgrade, config, revision, sql=sql, tag=tag)
 
 
 class SafeDowngrade(Command):
@@ -145,7 +146,7 @@ class SafeDowngrade(Command):
         if sql and revision == "-1":
             revision = "head:-1"
         config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
-        _run(command.downgrade, config, revision, sql=sql, tag=tag)
+        run_reporting_errors(command.downgrade, config, revision, sql=sql, tag=tag)
 
 
 class Check(Command):
@@ -158,7 +159,7 @@ class Check(Command):
         # command.check's own "No new upgrade operations detected." would repeat ours.
         config.cmd_opts.quiet = True
         with db.engine.connect() as connection:
-            lines, heads = _run(schema_check.differences, config, connection)
+            lines, heads = run_reporting_errors(schema_check.differences, config, connection)
         if not lines:
             print(f"Models match the migrations at head ({', '.join(heads)}).")
             return
@@ -182,17 +183,11 @@ class Kept(Command):
     def run(self, purge, older_than):
         if older_than is not None and (older_than < 0 or not purge):
             _fail("--older-than takes a number of days (0 or more) and goes with --purge")
+        if purge:
+            run_reporting_errors(self._purge, older_than)
+            return
         with db.engine.begin() as connection:
             keeper = Keeper(connection)
-            if purge:
-                cutoff = None if older_than is None else (
-                    datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-                    - datetime.timedelta(days=older_than))
-                removed = keeper.purge(cutoff)
-                print(f"Purged {len(removed)} keep(s)"
-                      + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)"
-                                for e in removed))
-                return
             entries = keeper.entries()
             if not entries:
                 print("Nothing is kept: no accepted data loss is waiting to be restored.")
@@ -206,6 +201,21 @@ class Kept(Command):
                 print(f"  - {entry.name}: {entry.what()}, {entry.rows} row(s), {shown}, kept "
                       f"{_age(now - entry.created_at)} ago by the {entry.direction} of "
                       f"revision {entry.revision}")
+
+
+    @staticmethod
+    def _purge(older_than):
+        cutoff = None if older_than is None else (
+            datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            - datetime.timedelta(days=older_than))
+        with db.engine.connect() as connection:
+            # Not while a migration runs: a downgrade may be restoring from these very keeps.
+            with migration_lock(connection, current_app.config["MIGRATION_LOCK_TIMEOUT"]):
+                removed = Keeper(connection).purge(cutoff)
+                if connection.in_transaction():
+                    connection.commit()
+        print(f"Purged {len(removed)} keep(s)"
+              + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)" for e in removed))
 
 
 def _fail(message):
