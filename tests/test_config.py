@@ -57,7 +57,7 @@ def test_secret_key_from_environment(clean_env):
     assert create_app("development").secret_key == "from-the-environment"
 
 
-@pytest.mark.parametrize("key", [None, "", setting.DEV_SECRET_KEY])
+@pytest.mark.parametrize("key", [None, "", setting.PUBLISHED_DEV_KEY])
 def test_production_refuses_to_start_without_a_secret_key(clean_env, key):
     if key is not None:
         clean_env.setenv("SECRET_KEY", key)
