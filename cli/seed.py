@@ -4,6 +4,7 @@ import sys
 import time
 from datetime import timedelta
 
+from flask import current_app
 from flask_script import Command, Option
 from sqlalchemy import func, insert, select
 
@@ -61,9 +62,16 @@ class Seed(Command):
                help="answers by demo users (default 300)"),
         Option("--random-seed", dest="random_seed", type=int, default=2026,
                help="makes the generated text repeatable (default 2026)"),
+        Option("--force", dest="force", action="store_true", default=False,
+               help="seed even outside development and testing (the demo accounts share a "
+                    "published password)"),
     )
 
-    def run(self, users, questions, answers, random_seed):
+    def run(self, users, questions, answers, random_seed, force):
+        if not (force or current_app.config["DEMO_DATA_ALLOWED"]):
+            fail(f"seed writes demo accounts with the published password {DEMO_PASSWORD!r}: it "
+                 "runs only with FLASK_CONFIG=development or testing (add --force to seed "
+                 "this database anyway)")
         if min(users, questions, answers) < 0:
             fail("--users, --questions and --answers must be 0 or more")
         if users == 0 and (questions or answers):

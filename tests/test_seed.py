@@ -67,3 +67,25 @@ def test_seed_refuses_impossible_counts(project, args, message):
 def test_seed_with_a_word_for_a_number_is_a_usage_error(project):
     result = project.manage("seed", "--users", "many", check=False)
     assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+def test_seed_refuses_production_with_one_line(project):
+    project.manage("db", "upgrade")
+    env = {"FLASK_CONFIG": "production", "SECRET_KEY": "s" * 64}
+    result = project.manage("seed", "--users", "2", env=env, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    # (Production also warns, in a JSON log line, that it has no mail queue.)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: seed writes demo accounts with the published password 'demo-password': it runs "
+        "only with FLASK_CONFIG=development or testing (add --force to seed this database "
+        "anyway)")
+    assert counts(project) == {"user": 0, "question": 0, "answer": 0}
+
+
+def test_seed_in_production_with_force(project):
+    project.manage("db", "upgrade")
+    env = {"FLASK_CONFIG": "production", "SECRET_KEY": "s" * 64}
+    project.manage("seed", "--users", "2", "--questions", "1", "--answers", "0", "--force",
+                   env=env)
+    assert counts(project) == {"user": 2, "question": 1, "answer": 0}
