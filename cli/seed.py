@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 
 from exts import db
 from models import AnswerModel, QuestionModel, UserModel, utcnow
+from visible_text import username_key
 
 DEMO_DOMAIN = "example.com"
 DEMO_PASSWORD = "demo-password"
@@ -101,9 +102,13 @@ def seed(users, questions, answers, rng):
         # One scrypt hash for all: hashing each would take most of the run.
         template = UserModel()
         template.set_password(DEMO_PASSWORD)
-        rows = [{"email": e, "username": demo_username(emails.index(e) + 1),
-                 "password_hash": template.password_hash,
-                 "join_time": now - timedelta(days=120)} for e in missing]
+        taken = set(db.session.scalars(select(UserModel.username_key)))
+        rows = []
+        for e in missing:
+            name = free_username(demo_username(emails.index(e) + 1), taken)
+            rows.append({"email": e, "username": name, "username_key": username_key(name),
+                         "password_hash": template.password_hash,
+                         "join_time": now - timedelta(days=120)})
         bulk_insert(UserModel, rows)
     summary["users"] = (len(missing), users)
     author_ids = list(db.session.scalars(select(UserModel.id).where(UserModel.email.in_(emails))))
@@ -148,6 +153,17 @@ def demo_username(number):
     """ann, bo, … then ann21, bo22, …: readable, and unique for any number of users."""
     name = NAMES[(number - 1) % len(NAMES)]
     return name if number <= len(NAMES) else f"{name}{number}"
+
+
+def free_username(name, taken):
+    """*name*, or *name*-2, -3, … if someone already has it (usernames are unique); the
+    name's key is added to *taken*."""
+    candidate, number = name, 1
+    while username_key(candidate) in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    taken.add(username_key(candidate))
+    return candidate
 
 
 def count(model, author_ids):
