@@ -89,3 +89,15 @@ def test_seed_in_production_with_force(project):
     project.manage("seed", "--users", "2", "--questions", "1", "--answers", "0", "--force",
                    env=env)
     assert counts(project) == {"user": 2, "question": 1, "answer": 0}
+
+
+def test_seed_gives_demo_users_names_nobody_has(project):
+    """Usernames are unique as people read them: a real "Ann" keeps hers, the demo user
+    that would have been "ann" is "ann-2"."""
+    project.manage("db", "upgrade")
+    project.database.execute(
+        "INSERT INTO user (username, username_key, email, password_hash, join_time) "
+        "VALUES ('Ann', 'ann', 'ann@real.example', 'x', '2026-01-01 00:00:00')")
+    project.manage("seed", "--users", "2", "--questions", "0", "--answers", "0")
+    assert [(u["username"], u["username_key"]) for u in project.database.rows("user")] == [
+        ("Ann", "ann"), ("ann-2", "ann-2"), ("bo", "bo")]
