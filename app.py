@@ -6,9 +6,9 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 import logging_config
-from exts import csrf, db, enforce_sqlite_foreign_keys, mail, mail_queue, migrate
+from exts import csrf, db, configure_sqlite, mail, mail_queue, migrate
 from migration_safety import status
-from setting import ConfigError, from_environment, get_config
+from setting import ConfigError, configure
 
 # Everything the pages load comes from this site: Bootstrap is vendored under static/, and no
 # template has inline script or style. Bootstrap's CSS draws some icons from data: URIs.
@@ -27,11 +27,7 @@ SECURITY_HEADERS = {
 def create_app(config_name=None, settings=None):
     """Build the app for *config_name* (default: ``FLASK_CONFIG``), then apply *settings*."""
     app = Flask(__name__)
-    config_class = get_config(config_name)
-    app.config.from_object(config_class)
-    app.config.update(from_environment())
-    app.config.update(settings or {})
-    config_class.init_app(app)
+    configure(app, config_name, settings)
 
     # First: its request hooks run before and after every other extension's.
     logging_config.init_app(app)
@@ -46,7 +42,7 @@ def create_app(config_name=None, settings=None):
 
 def register_extensions(app):
     db.init_app(app)
-    enforce_sqlite_foreign_keys(app)
+    configure_sqlite(app)
     # Batch mode lets SQLite, which cannot ALTER most things, run every migration. It is on
     # for every database so that a script generated against MySQL also runs on SQLite
     # (on MySQL, batch operations are plain ALTER statements).

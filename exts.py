@@ -1,4 +1,6 @@
 """Extension objects, created unbound and initialised by app.create_app."""
+import sqlite3
+
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -41,20 +43,36 @@ def _mysql_table_options(table, parent):
             table.dialect_kwargs.setdefault(key, value)
 
 
-def enforce_sqlite_foreign_keys(app):
-    """Make the app's SQLite connections enforce foreign keys, as MySQL does.
+def configure_sqlite(app):
+    """The one place that sets up the app's SQLite connections for a web server.
 
-    SQLite checks them only on connections that ask (PRAGMA foreign_keys), so each new
-    connection of the app's engines asks. Migrations turn it off while they rebuild tables
-    and check every key before they commit (migration_safety/lock.py).
+    Each new connection: enforces foreign keys, as MySQL does (SQLite checks them only on
+    connections that ask); uses the write-ahead log, so readers never block the writer nor
+    the writer readers; waits SQLITE_BUSY_TIMEOUT seconds for another writer instead of
+    failing with "database is locked"; and opens every write transaction with BEGIN IMMEDIATE
+    (pysqlite's isolation_level), so a writer queues for the lock at its first write instead of
+    meeting another writer half-way, which SQLite answers with an immediate "locked".
+    Migrations set their own transaction and foreign key handling on top of these while they
+    run (migration_safety/lock.py).
     """
+    busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000)
+
+    def on_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        try:
+            # Kept in the database file, so the first connection that can switches it for
+            # good; a no-op for an in-memory database.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            # Switching needs the database to itself: while another process writes (a
+            # migration holding its lock) this connection keeps the current journal.
+            pass
+        cursor.close()
+        dbapi_connection.isolation_level = "IMMEDIATE"
+
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_foreign_keys_on)
-
-
-def _sqlite_foreign_keys_on(dbapi_connection, connection_record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+                event.listen(engine, "connect", on_connect)

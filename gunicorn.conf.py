@@ -7,7 +7,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import logging_config  # noqa: E402
-from setting import ConfigError, from_environment, log_settings  # noqa: E402
+from setting import ConfigError, check_environment, from_environment, log_settings  # noqa: E402
 
 
 def _whole_number(name, default):
@@ -36,6 +36,9 @@ keepalive = 5
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 try:
+    # The whole configuration, as each worker will build it: a missing SECRET_KEY stops the
+    # master here, instead of workers that exit one after another while the port stays open.
+    check_environment(os.path.dirname(os.path.abspath(__file__)))
     _log = log_settings()
     _secrets = logging_config.secrets_in(from_environment())
 except ConfigError as exc:

@@ -1,11 +1,23 @@
 """Database models of the Q&A site."""
 import functools
+import secrets
 from datetime import datetime, timezone
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exts import db
+from visible_text import username_key
+
+USERNAME_KEY_MAX = 255
+# Compared byte for byte on MySQL too: the tables' utf8mb4_unicode_ci would also call "jose"
+# and "josé" one name, where SQLite (and the key's own rules) do not.
+USERNAME_KEY_TYPE = db.String(USERNAME_KEY_MAX).with_variant(
+    db.String(USERNAME_KEY_MAX, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+def new_session_token():
+    return secrets.token_urlsafe(32)
 
 
 def utcnow():
@@ -18,13 +30,29 @@ class UserModel(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(100), nullable=False)
+    # The username as people read it (visible_text.username_key): one account per name.
+    username_key = db.Column(USERNAME_KEY_TYPE, nullable=False, unique=True)
     email = db.Column(db.String(100), nullable=False, unique=True, index=True)
     password_hash = db.Column(db.String(255), nullable=False)
     join_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # Copied into each session cookie at login; a cookie holding another value is refused, so
+    # replacing it (logout, a new password) ends every session of the user, on every device.
+    # NULL until the first login.
+    session_token = db.Column(db.String(64), nullable=True)
+
+    @db.validates("username")
+    def _set_username_key(self, key, value):
+        self.username_key = username_key(value)
+        return value
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(
             password, method=current_app.config["PASSWORD_HASH_METHOD"])
+        # A new password ends the sessions the old one opened.
+        self.end_sessions()
+
+    def end_sessions(self):
+        self.session_token = new_session_token()
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

@@ -1,11 +1,17 @@
 """Configuration classes, chosen by the FLASK_CONFIG environment variable."""
 import os
+import secrets
+import tempfile
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+# The development key this project once committed: published, so never accepted in production.
+PUBLISHED_DEV_KEY = "dev-only-secret-key-not-for-production"
+# Development's own key, made once per checkout in instance/ (git-ignored).
+DEV_SECRET_KEY_FILE = "secret_key"
 
 # TRADITIONAL is strict mode on both MySQL 8 and MariaDB: an over-long or invalid value is an
 # error instead of being silently truncated or zeroed, whatever the server's own default is.
@@ -38,6 +44,15 @@ class Config:
     PAGE_CACHE_SIZE = 512
     PAGE_CACHE_SECONDS = 5
     PAGE_CACHE_CHECK_SECONDS = 1
+
+    # A login lasts while it is used: a session unused this long is refused (the cookie's signed
+    # time is checked on every request, and every request renews it). Long enough to type an
+    # answer over lunch, short enough that a cookie left on a shared computer dies overnight.
+    SESSION_IDLE_SECONDS = 12 * 3600
+    # SQLite: how long a writer waits for another one to finish before "database is locked".
+    SQLITE_BUSY_TIMEOUT = 15
+    # python manage.py seed writes accounts with a published password: only where this is on.
+    DEMO_DATA_ALLOWED = False
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -86,19 +101,24 @@ class Config:
     def init_app(cls, app):
         """Checks that need the final settings; run by create_app, never at import."""
         configure_database(app)
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+            seconds=app.config["SESSION_IDLE_SECONDS"])
 
 
 class DevelopmentConfig(Config):
     DEBUG = True
-    # A fixed value so that sessions survive a restart; production must set its own.
-    SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
+    DEMO_DATA_ALLOWED = True
 
     @classmethod
     def init_app(cls, app):
         # A newcomer can register without a mail server: the code is printed in the log.
         if not app.config.get("MAIL_SERVER"):
             app.config["MAIL_CONSOLE"] = True
+        if not app.config.get("SECRET_KEY"):
+            # Kept in instance/ so that sessions survive a restart; never a published value.
+            app.config["SECRET_KEY"] = checkout_secret_key(app.instance_path)
+        super().init_app(app)
 
 
 class TestingConfig(Config):
@@ -112,6 +132,7 @@ class TestingConfig(Config):
     # (tests/test_models.py proves it).
     PASSWORD_HASH_METHOD = "scrypt:128:8:1"
     CONFIGURE_LOGGING = False
+    DEMO_DATA_ALLOWED = True
 
 
 class ProductionConfig(Config):
@@ -122,7 +143,7 @@ class ProductionConfig(Config):
     @classmethod
     def init_app(cls, app):
         key = app.config.get("SECRET_KEY")
-        if not key or key == DEV_SECRET_KEY:
+        if not key or key == PUBLISHED_DEV_KEY:
             raise ConfigError(
                 "SECRET_KEY is not set: production refuses to start without it "
                 "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')"
@@ -146,6 +167,51 @@ def get_config(name=None):
     except KeyError:
         choices = ", ".join(sorted(config))
         raise ConfigError(f"unknown FLASK_CONFIG {name!r}: choose one of {choices}") from None
+
+
+def configure(app, config_name=None, settings=None):
+    """Fill *app*.config as create_app does: the config class, the environment, *settings*,
+    then the class's checks (ConfigError on a bad setting)."""
+    config_class = get_config(config_name)
+    app.config.from_object(config_class)
+    app.config.update(from_environment())
+    app.config.update(settings or {})
+    config_class.init_app(app)
+
+
+def check_environment(root_path):
+    """ConfigError unless the app would start with this environment; for gunicorn's master,
+    which must refuse at once rather than boot workers that die one after another."""
+    from flask import Flask
+
+    configure(Flask("app", root_path=root_path))
+
+
+def checkout_secret_key(instance_path):
+    """This checkout's development key: read from instance/secret_key, made there if absent."""
+    path = os.path.join(instance_path, DEV_SECRET_KEY_FILE)
+    try:
+        if not os.path.exists(path):
+            os.makedirs(instance_path, exist_ok=True)
+            # Written aside, then linked into place: of two processes starting at once, one
+            # key wins whole, and neither ever reads a half-written file.
+            fd, draft = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+            try:
+                with os.fdopen(fd, "w") as file:
+                    file.write(secrets.token_hex(32) + "\n")
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(draft)
+        with open(path) as file:
+            key = file.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the development key in {path}: {exc.strerror} "
+                          "(or set SECRET_KEY)") from None
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it, and a new development key is made")
+    return key
 
 
 def normalize_database_url(url):
@@ -174,6 +240,7 @@ def from_environment(environ=os.environ):
     if environ.get("MAIL_QUEUE"):
         settings["MAIL_QUEUE"] = environ["MAIL_QUEUE"].strip()
     for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT", "MAIL_TIMEOUT",
+                 "SESSION_IDLE_SECONDS", "SQLITE_BUSY_TIMEOUT",
                  "BROKER_TIMEOUT", "MAIL_RETRY_DELAY", "MAIL_RETRY_MAX_DELAY"):
         if environ.get(name):
             settings[name] = _seconds(environ, name)

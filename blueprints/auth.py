@@ -6,11 +6,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
+                   request, url_for)
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.forms import CaptchaForm, LoginForm, RegisterForm
+from blueprints.forms import (USERNAME_TAKEN, CaptchaForm, LoginForm, RegisterForm,
+                              username_taken)
+from blueprints.sessions import log_in, log_out_everywhere, session_user
 from exts import db
 from mailqueue.handoff import MailNotSent, hand_over_code
 from models import EmailCaptchaModel, LoginFailureModel, UserModel, utcnow
@@ -23,8 +25,7 @@ def load_logged_in_user():
     if request.endpoint == "static":
         g.user = None
         return
-    user_id = session.get("user_id")
-    g.user = db.session.get(UserModel, user_id) if isinstance(user_id, int) else None
+    g.user = session_user()
 
 
 def login_required(view):
@@ -153,7 +154,11 @@ def register():
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()
-                form.email.errors.append("This email is already registered: log in instead.")
+                # Another request took the name or the email since the form was checked.
+                if username_taken(form.username.data):
+                    form.username.errors.append(USERNAME_TAKEN)
+                else:
+                    form.email.errors.append("This email is already registered: log in instead.")
             else:
                 flash("Welcome! Your account is ready: log in with your email and password.",
                       "success")
@@ -202,9 +207,7 @@ def attempt_login(email, password):
     if user is not None and user.check_password(password):
         db.session.execute(delete(LoginFailureModel).where(LoginFailureModel.email == email))
         db.session.commit()
-        # A fresh session on login: nothing set before it (a planted id) carries over.
-        session.clear()
-        session["user_id"] = user.id
+        log_in(user)
         g.user = user
         return 200, None
     if user is None:
@@ -222,6 +225,7 @@ def attempt_login(email, password):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    session.clear()
+    # Every copy of the cookie, on every device, stops working, not only this browser's.
+    log_out_everywhere(g.user)
     flash("You are logged out.", "info")
     return redirect(url_for("qa.index"))

@@ -5,8 +5,9 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Regexp,
                                 ValidationError)
 
+import visible_text
 from exts import db
-from models import UserModel
+from models import USERNAME_KEY_MAX, UserModel
 
 # Column sizes in models.py; a MySQL TEXT column holds 65,535 bytes, 10,000 emoji included.
 EMAIL_MAX = 100
@@ -27,6 +28,29 @@ def strip(value):
 def normalize_email(value):
     """Addresses are compared in lower case, so Ann@Example.com cannot register twice."""
     return value.strip().lower() if isinstance(value, str) else value
+
+
+class VisibleText:
+    """Refuses control and text-direction characters, and text with nothing visible in it."""
+
+    def __init__(self, what):
+        self.messages = {
+            "control": f"{what} cannot contain control or text-direction characters.",
+            "invisible": f"{what} needs visible characters.",
+        }
+
+    def __call__(self, form, field):
+        problem = visible_text.problem(field.data or "")
+        if problem:
+            raise ValidationError(self.messages[problem])
+
+
+def username_taken(name):
+    return db.session.scalar(select(UserModel.id).where(
+        UserModel.username_key == visible_text.username_key(name))) is not None
+
+
+USERNAME_TAKEN = "This username is taken: choose another."
 
 
 def email_field(label="Email"):
@@ -51,6 +75,7 @@ class RegisterForm(FlaskForm):
         DataRequired("Choose a username."),
         Length(min=2, max=USERNAME_MAX,
                message=f"A username has 2 to {USERNAME_MAX} characters."),
+        VisibleText("A username"),
     ])
     password = PasswordField("Password", validators=[
         DataRequired("Choose a password."),
@@ -66,6 +91,13 @@ class RegisterForm(FlaskForm):
         if db.session.scalar(select(UserModel.id).where(UserModel.email == field.data)):
             raise ValidationError("This email is already registered: log in instead.")
 
+    def validate_username(self, field):
+        # One name as people read it: "Bob", "ＢＯＢ" and "bob" with a zero-width space are one.
+        if len(visible_text.username_key(field.data)) > USERNAME_KEY_MAX:
+            raise ValidationError(f"A username has 2 to {USERNAME_MAX} characters.")
+        if username_taken(field.data):
+            raise ValidationError(USERNAME_TAKEN)
+
 
 class LoginForm(FlaskForm):
     email = email_field()
@@ -79,6 +111,7 @@ class QuestionForm(FlaskForm):
     title = StringField("Title", filters=[strip], validators=[
         DataRequired("Give your question a title."),
         Length(max=TITLE_MAX, message=f"A title has at most {TITLE_MAX} characters."),
+        VisibleText("A title"),
     ])
     content = TextAreaField("Details", filters=[strip], validators=[
         DataRequired("Describe your question."),

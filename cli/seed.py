@@ -4,11 +4,13 @@ import sys
 import time
 from datetime import timedelta
 
+from flask import current_app
 from flask_script import Command, Option
 from sqlalchemy import func, insert, select
 
 from exts import db
 from models import AnswerModel, QuestionModel, UserModel, utcnow
+from visible_text import username_key
 
 DEMO_DOMAIN = "example.com"
 DEMO_PASSWORD = "demo-password"
@@ -61,9 +63,16 @@ class Seed(Command):
                help="answers by demo users (default 300)"),
         Option("--random-seed", dest="random_seed", type=int, default=2026,
                help="makes the generated text repeatable (default 2026)"),
+        Option("--force", dest="force", action="store_true", default=False,
+               help="seed even outside development and testing (the demo accounts share a "
+                    "published password)"),
     )
 
-    def run(self, users, questions, answers, random_seed):
+    def run(self, users, questions, answers, random_seed, force):
+        if not (force or current_app.config["DEMO_DATA_ALLOWED"]):
+            fail(f"seed writes demo accounts with the published password {DEMO_PASSWORD!r}: it "
+                 "runs only with FLASK_CONFIG=development or testing (add --force to seed "
+                 "this database anyway)")
         if min(users, questions, answers) < 0:
             fail("--users, --questions and --answers must be 0 or more")
         if users == 0 and (questions or answers):
@@ -93,9 +102,13 @@ def seed(users, questions, answers, rng):
         # One scrypt hash for all: hashing each would take most of the run.
         template = UserModel()
         template.set_password(DEMO_PASSWORD)
-        rows = [{"email": e, "username": demo_username(emails.index(e) + 1),
-                 "password_hash": template.password_hash,
-                 "join_time": now - timedelta(days=120)} for e in missing]
+        taken = set(db.session.scalars(select(UserModel.username_key)))
+        rows = []
+        for e in missing:
+            name = free_username(demo_username(emails.index(e) + 1), taken)
+            rows.append({"email": e, "username": name, "username_key": username_key(name),
+                         "password_hash": template.password_hash,
+                         "join_time": now - timedelta(days=120)})
         bulk_insert(UserModel, rows)
     summary["users"] = (len(missing), users)
     author_ids = list(db.session.scalars(select(UserModel.id).where(UserModel.email.in_(emails))))
@@ -140,6 +153,17 @@ def demo_username(number):
     """ann, bo, … then ann21, bo22, …: readable, and unique for any number of users."""
     name = NAMES[(number - 1) % len(NAMES)]
     return name if number <= len(NAMES) else f"{name}{number}"
+
+
+def free_username(name, taken):
+    """*name*, or *name*-2, -3, … if someone already has it (usernames are unique); the
+    name's key is added to *taken*."""
+    candidate, number = name, 1
+    while username_key(candidate) in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    taken.add(username_key(candidate))
+    return candidate
 
 
 def count(model, author_ids):

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 # One row for every table of the schema, inserted as soon as the table exists.
 SAMPLE_ROWS = {
-    "user": {"id": 1, "username": "ann", "email": "ann@example.com",
+    "user": {"id": 1, "username": "ann", "username_key": "ann", "email": "ann@example.com",
              "password_hash": "scrypt:x", "join_time": datetime(2026, 1, 1, 10, 0)},
     "email_captcha": {"id": 1, "email": "ann@example.com", "captcha": "123456",
                       "create_time": datetime(2026, 1, 1, 10, 0), "used": False, "attempts": 0},
@@ -43,4 +43,6 @@ def fill_new_tables(project):
         if table in existing and not database.rows(table):
             Table = sa.Table(table, sa.MetaData(), autoload_with=database.engine)
             with database.engine.begin() as conn:
-                conn.execute(Table.insert().values(**row))
+                # Only the columns the table has at this revision (username_key came later).
+                conn.execute(Table.insert().values(
+                    **{name: value for name, value in row.items() if name in Table.c}))

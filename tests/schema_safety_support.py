@@ -14,9 +14,9 @@ def seed(project):
     """Upgrade to head and put rows in every table; returns the project's database."""
     project.manage("db", "upgrade")
     db = project.database
-    db.execute("INSERT INTO user (id, username, email, password_hash, join_time) VALUES "
-               "(1, 'ann', 'ann@example.com', 'scrypt:x', :t), "
-               "(2, 'bob', 'bob@example.com', 'scrypt:y', :t)", {"t": T0})
+    db.execute("INSERT INTO user (id, username, username_key, email, password_hash, join_time) "
+               "VALUES (1, 'ann', 'ann', 'ann@example.com', 'scrypt:x', :t), "
+               "(2, 'bob', 'bob', 'bob@example.com', 'scrypt:y', :t)", {"t": T0})
     db.execute("INSERT INTO question (id, title, content, create_time, author_id) VALUES "
                "(1, 'Short one', 'a', :t, 1), (2, :long, 'b', :t, 1), "
                "(3, 'Why? 迁移 🚀', 'c', :t, 2)", {"t": T0, "long": LONG_TITLE})

@@ -7,6 +7,8 @@ from exts import db
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 PASSWORD = "correct horse battery"
+# register()'s default username: the address's local part (None sends no username at all).
+OWN_NAME = object()
 
 
 def text(response):
@@ -33,8 +35,10 @@ class Site:
         headers = {"X-CSRFToken": self.token(), **(headers or {})}
         return self.client.post("/auth/captcha/email", data={"email": address}, headers=headers)
 
-    def register(self, address="ann@example.com", password=PASSWORD, username="ann", code=None,
-                 **fields):
+    def register(self, address="ann@example.com", password=PASSWORD, username=OWN_NAME,
+                 code=None, **fields):
+        # Usernames are unique: by default each address gets its own (ann@… is "ann").
+        username = address.split("@")[0] if username is OWN_NAME else username
         if code is None:
             assert self.send_code(address).status_code == 200
             code = self.mailbox.last_code(address)
@@ -49,7 +53,7 @@ class Site:
         url = "/auth/login" + (f"?next={next}" if next else "")
         return self.client.post(url, data=data)
 
-    def signed_up(self, address="ann@example.com", username="ann"):
+    def signed_up(self, address="ann@example.com", username=OWN_NAME):
         """Register and log in; the user's id."""
         assert self.register(address, username=username).status_code == 302
         assert self.login(address).status_code == 302

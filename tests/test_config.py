@@ -52,12 +52,51 @@ def test_development_secret_key_is_stable_across_restarts(clean_env):
     assert create_app("development").secret_key == create_app("development").secret_key
 
 
+@database_unused
+def test_each_checkout_makes_its_own_development_key(project, tmp_path):
+    """Not a published value: made at first start in the checkout's instance/ (git-ignored),
+    readable by its owner only, and another checkout gets another."""
+    other = type(project).copy(tmp_path / "another-checkout", project.database)
+    script = "import app; print(app.app.secret_key)"
+    keys = [p.process("-c", script).stdout.strip() for p in (project, project, other)]
+    assert keys[0] == keys[1] != keys[2]
+    assert len(keys[0]) == 64 and setting.PUBLISHED_DEV_KEY not in keys
+    key_file = project.root / "instance" / "secret_key"
+    assert key_file.read_text().strip() == keys[0]
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert "instance/" in (setting_root() / ".gitignore").read_text().splitlines()
+    assert not any(setting.PUBLISHED_DEV_KEY in path.read_text()
+                   for path in setting_root().glob("*.py") if path.name != "setting.py")
+
+
+def setting_root():
+    from pathlib import Path
+
+    return Path(setting.__file__).parent
+
+
+def test_development_on_mysql_gets_utf8mb4_strict_mode_and_the_pool(clean_env):
+    """The base init_app runs in development too (a URL without charset gets utf8mb4)."""
+    clean_env.setenv("DATABASE_URL", "mysql://u:p@db.example/qa")
+    app = create_app("development")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "mysql+pymysql://u:p@db.example/qa?charset=utf8mb4"
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 280
+    assert options["connect_args"]["init_command"] == "SET SESSION sql_mode = 'TRADITIONAL'"
+
+
+def test_development_on_mysql_refuses_latin1(clean_env):
+    clean_env.setenv("DATABASE_URL", "mysql://u:p@db.example/qa?charset=latin1")
+    with pytest.raises(ConfigError, match="DATABASE_URL asks for charset=latin1"):
+        create_app("development")
+
+
 def test_secret_key_from_environment(clean_env):
     clean_env.setenv("SECRET_KEY", "from-the-environment")
     assert create_app("development").secret_key == "from-the-environment"
 
 
-@pytest.mark.parametrize("key", [None, "", setting.DEV_SECRET_KEY])
+@pytest.mark.parametrize("key", [None, "", setting.PUBLISHED_DEV_KEY])
 def test_production_refuses_to_start_without_a_secret_key(clean_env, key):
     if key is not None:
         clean_env.setenv("SECRET_KEY", key)

@@ -199,3 +199,21 @@ def test_ci_workflow_tests_on_mariadb_and_migrates_before_replacing_the_server()
     stop = next(i for i, c in enumerate(commands) if c.startswith("docker stop"))
     assert upgrade < stop, "the migration runs before the old container stops"
     assert commands[0] == "set -eu"
+
+
+@database_unused
+def test_plain_gunicorn_without_a_secret_key_exits_1_with_one_line(image, database):
+    """Started directly (no entrypoint): one Error: line and exit 1, not workers booting and
+    dying in a loop with the port open."""
+    env = deploy_env(database, SECRET_KEY="", GUNICORN_BIND=f"127.0.0.1:{free_port()}",
+                     WEB_CONCURRENCY="2")
+    try:
+        result = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                 "app:app"], cwd=image, env=env, capture_output=True, text=True,
+                                timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"gunicorn still running after 60 s: {exc.stderr}") from None
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("Error: SECRET_KEY is not set: production refuses to start without "
+                             "it (make one with: python -c 'import secrets; "
+                             "print(secrets.token_hex(32))')\n")

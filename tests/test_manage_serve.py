@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from tests.backends import database_unused
 from tests.http import free_port
 from tests.site import csrf_token
 
@@ -95,3 +96,25 @@ def test_help_lists_the_commands(project):
     for command in ("init", "migrate", "upgrade", "downgrade", "history", "current", "stamp",
                     "check", "recover"):
         assert re.search(rf"^\s+{command}\s+\S", db_help, re.M), command
+
+
+DEBUGGER_PAGE = "Werkzeug Debugger"
+DEBUGGER_OFF = ("The debugger is off: 0.0.0.0 is reachable from other machines. Listen on "
+                "127.0.0.1, or add --debugger-on-network to expose it on purpose.")
+
+
+@database_unused
+@pytest.mark.parametrize("args, debugger", [
+    (["-h", "0.0.0.0"], False),
+    (["-h", "0.0.0.0", "--debugger-on-network"], True),
+    (["-h", "127.0.0.1"], True),
+], ids=["network", "network-opted-in", "loopback"])
+def test_the_debugger_is_only_on_loopback_unless_asked_for(project, args, debugger):
+    """A 500 (here: a database never upgraded) shows the interactive debugger only to this
+    machine, or to the network when asked for by name; otherwise a plain error page."""
+    port = free_port()
+    with project.background("manage.py", "runserver", *args, "-p", str(port), "-R") as server:
+        status, body = server.answer(f"http://127.0.0.1:{port}/")
+        assert status == 500
+        assert (DEBUGGER_PAGE in body, "Traceback" in body) == (debugger, debugger)
+        assert (DEBUGGER_OFF in server.output) == (not debugger), server.output

@@ -44,8 +44,8 @@ def drill(project):
     project.manage("db", "upgrade")
     fill_new_tables(project)
     project.database.execute(
-        "INSERT INTO user (id, username, email, password_hash, join_time) "
-        "VALUES (2, 'ann', 'ann2@example.com', 'scrypt:y', '2026-01-02 10:00:00')")
+        "INSERT INTO user (id, username, username_key, email, password_hash, join_time) "
+        "VALUES (2, 'ann', 'ann-2', 'ann2@example.com', 'scrypt:y', '2026-01-02 10:00:00')")
     base = project.head()
     path = project.add_revision(DRILL, "drill: add tags", DRILL_UPGRADE, DRILL_DOWNGRADE)
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1)

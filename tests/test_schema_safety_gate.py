@@ -51,8 +51,9 @@ def test_dropping_a_column_of_an_empty_table_or_of_nulls_passes(project):
             batch_op.drop_column('views')
         op.drop_column('answer', 'content')
     """)
-    project.database.execute("INSERT INTO user (id, username, email, password_hash, join_time) "
-                             "VALUES (1, 'ann', 'a@example.com', 'x', '2026-01-01 10:00:00')")
+    project.database.execute("INSERT INTO user (id, username, username_key, email, "
+                             "password_hash, join_time) VALUES (1, 'ann', 'ann', "
+                             "'a@example.com', 'x', '2026-01-01 10:00:00')")
     project.database.execute("INSERT INTO question (id, title, content, create_time, "
                              "author_id) VALUES (1, 't', 'c', '2026-01-01 10:00:00', 1)")
     # question has a row but views is NULL in it; answer has no rows at all.

@@ -67,3 +67,37 @@ def test_seed_refuses_impossible_counts(project, args, message):
 def test_seed_with_a_word_for_a_number_is_a_usage_error(project):
     result = project.manage("seed", "--users", "many", check=False)
     assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+def test_seed_refuses_production_with_one_line(project):
+    project.manage("db", "upgrade")
+    env = {"FLASK_CONFIG": "production", "SECRET_KEY": "s" * 64}
+    result = project.manage("seed", "--users", "2", env=env, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    # (Production also warns, in a JSON log line, that it has no mail queue.)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: seed writes demo accounts with the published password 'demo-password': it runs "
+        "only with FLASK_CONFIG=development or testing (add --force to seed this database "
+        "anyway)")
+    assert counts(project) == {"user": 0, "question": 0, "answer": 0}
+
+
+def test_seed_in_production_with_force(project):
+    project.manage("db", "upgrade")
+    env = {"FLASK_CONFIG": "production", "SECRET_KEY": "s" * 64}
+    project.manage("seed", "--users", "2", "--questions", "1", "--answers", "0", "--force",
+                   env=env)
+    assert counts(project) == {"user": 2, "question": 1, "answer": 0}
+
+
+def test_seed_gives_demo_users_names_nobody_has(project):
+    """Usernames are unique as people read them: a real "Ann" keeps hers, the demo user
+    that would have been "ann" is "ann-2"."""
+    project.manage("db", "upgrade")
+    project.database.execute(
+        "INSERT INTO user (username, username_key, email, password_hash, join_time) "
+        "VALUES ('Ann', 'ann', 'ann@real.example', 'x', '2026-01-01 00:00:00')")
+    project.manage("seed", "--users", "2", "--questions", "0", "--answers", "0")
+    assert [(u["username"], u["username_key"]) for u in project.database.rows("user")] == [
+        ("Ann", "ann"), ("ann-2", "ann-2"), ("bo", "bo")]
