@@ -4,14 +4,15 @@
 # ``include_name`` for the tables autogenerate ignores) and runs the migrations under the lock.
 
 import contextlib
-import logging
 
 from sqlalchemy.engine import Connection
 
 from migration_safety import keep, online
 from migration_safety.errors import MigrationFailed
 from migration_safety.gate import Plan
+from migration_safety.history import refuse_unknown_history
 from migration_safety.lock import EXTERNAL_TRANSACTION, migration_lock
+from migration_safety.logs import quiet
 from migration_safety.names import include_name
 from migration_safety.options import Options
 from migration_safety.review import compare_type, review_autogenerate
@@ -32,6 +33,7 @@ class Safety:
         self.table_copy_rows = table_copy_rows
         self.runner = None
         self.large_tables = set()
+        self.command_fn = None
 
     @contextlib.contextmanager
     def connection(self, engine):
@@ -57,11 +59,12 @@ class Safety:
         """``context.configure(connection=connection, **kwargs)`` plus what migration safety
         adds, the command's own ``fn`` wrapped by ``_gated``."""
         kwargs.update(self._configure_args(connection))
-        with _quiet("alembic.runtime.migration"):  # it logs "Context impl ..." once, below
+        with quiet("alembic.runtime.migration"):  # it logs "Context impl ..." once, below
             self.context.configure(connection=connection, **kwargs)
         # The command's fn is known once configured (MigrationContext.opts); configuring again
         # with the wrapped one is how env.py hands Alembic its own fn.
         command_fn = self.context.get_context().opts.get("fn")
+        self.command_fn = command_fn
         if command_fn is not None:
             self.context.configure(connection=connection, fn=self._gated(command_fn), **kwargs)
 
@@ -131,6 +134,10 @@ class Safety:
                 context.run_migrations()
             return
 
+        # A database of unknown history (db.create_all(), a lost alembic_version) gets db
+        # adopt's line before anything is written: never a half-applied first revision.
+        refuse_unknown_history(migration_context, self.command_fn,
+                               purge=migration_context.opts.get("purge", False))
         connection = migration_context.connection
         with migration_lock(connection, self.lock_timeout) as keep_work_done:
             self.runner = UnitRunner(migration_context)
@@ -153,17 +160,6 @@ class Safety:
                 if detach is not None:
                     detach()
                 self.runner = None
-
-
-@contextlib.contextmanager
-def _quiet(name):
-    logger = logging.getLogger(name)
-    saved = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(saved)
 
 
 class ForeignKeyViolation(Exception):
