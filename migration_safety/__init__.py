@@ -33,7 +33,6 @@ class Safety:
         self.table_copy_rows = table_copy_rows
         self.runner = None
         self.large_tables = set()
-        self.command_fn = None
 
     @contextlib.contextmanager
     def connection(self, engine):
@@ -64,7 +63,6 @@ class Safety:
         # The command's fn is known once configured (MigrationContext.opts); configuring again
         # with the wrapped one is how env.py hands Alembic its own fn.
         command_fn = self.context.get_context().opts.get("fn")
-        self.command_fn = command_fn
         if command_fn is not None:
             self.context.configure(connection=connection, fn=self._gated(command_fn), **kwargs)
 
@@ -136,8 +134,7 @@ class Safety:
 
         # A database of unknown history (db.create_all(), a lost alembic_version) gets db
         # adopt's line before anything is written: never a half-applied first revision.
-        refuse_unknown_history(migration_context, self.command_fn,
-                               purge=migration_context.opts.get("purge", False))
+        refuse_unknown_history(migration_context)
         connection = migration_context.connection
         with migration_lock(connection, self.lock_timeout) as keep_work_done:
             self.runner = UnitRunner(migration_context)

@@ -6,6 +6,8 @@ from migration_safety.schema import charset
 # SQLite alters little in place; Alembic's batch mode rebuilds the table instead.
 SQLITE_REBUILD = ("SQLite cannot change this in place: rebuild the table (a migration with "
                   "op.batch_alter_table does it, keeping the rows)")
+SQLITE_COLUMN = ("with a migration (SQLite cannot alter a column in place: op.batch_alter_table "
+                 "rebuilds the table, keeping the rows)")
 
 
 @dataclass(frozen=True)
@@ -123,26 +125,29 @@ def _column(table, name, live, expected, sql, add, converted):
         return
     column = f"column {name}"
     change = sql.modify(table, name, expected)
+
+    def how(action):
+        return f"{action} ({change})" if change else f"{action} {SQLITE_COLUMN}"
+
     if live.type != expected.type:
         add(f"{column}: type {live.type}, the revision has {expected.type}",
-            "a decision for you: convert it if every value fits "
-            f"({change}), or make the model say {live.type} and write a migration")
+            f"a decision for you: {how('convert it if every value fits')}, or make the model "
+            f"say {live.type} and write a migration")
     if live.nullable != expected.nullable:
         if expected.nullable:
-            add(f"{column}: NOT NULL, the revision allows NULL",
-                f"allow NULL ({change})")
+            add(f"{column}: NOT NULL, the revision allows NULL", how("allow NULL"))
         else:
             add(f"{column}: NULL allowed, the revision has NOT NULL",
-                f"fill the NULLs, then make it NOT NULL ({change})")
+                how("fill the NULLs, then make it NOT NULL"))
     if live.default != expected.default:
         add(f"{column}: server default {live.default or 'none'}, the revision has "
-            f"{expected.default or 'none'}", f"set it as the revision has it ({change})")
+            f"{expected.default or 'none'}", how("set it as the revision has it"))
     if live.extra != expected.extra:
         add(f"{column}: {live.extra or 'no extra'}, the revision has "
-            f"{expected.extra or 'nothing extra'}", f"change it ({change})")
+            f"{expected.extra or 'nothing extra'}", how("change it"))
     if name not in converted and live.collation != expected.collation:
         add(f"{column}: collation {live.collation}, the revision has {expected.collation}",
-            f"convert it ({change})")
+            how("convert it"))
 
 
 def _named(live, expected, kind, add, shown, create, drop, rename=None):
@@ -193,7 +198,7 @@ class _SQL:
 
     def modify(self, table, name, column):
         if not self.mysql:
-            return SQLITE_REBUILD
+            return None
         return f"ALTER TABLE {self.q(table)} MODIFY {self.q(name)} {self.definition(column)}"
 
     def create_index(self, table, name, value):

@@ -1,0 +1,256 @@
+"""db adopt: databases made without migrations (db.create_all(), a lost alembic_version)."""
+import pytest
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.script import ScriptDirectory
+
+from app import create_app
+from exts import db
+from migration_safety.names import KEEP_PREFIX
+from tests.backends import mariadb_only, sqlite_only
+from tests.cli import ROOT
+from tests.rows import fill_every_table, kept, snapshot
+
+ADOPT = "python manage.py db adopt"
+NO_HISTORY = ("The database has the app's tables but no migration history (no revision in "
+              "alembic_version, as db.create_all() leaves it): run 'python manage.py db adopt' "
+              "to find the revision it matches and record it")
+
+
+def history():
+    """Every revision of the project's migrations, base first."""
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    return [s.revision for s in reversed(list(script.walk_revisions("base", "heads")))]
+
+
+def create_all(database):
+    """What a tutorial's ``db.create_all()`` makes from today's models."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database.url})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+
+
+def schema(database):
+    """Everything a comparison could look at, as the database reports it, to prove that a
+    refused command changed nothing."""
+    inspector = sa.inspect(database.engine)
+    return {name: (repr(inspector.get_columns(name)), inspector.get_indexes(name),
+                   inspector.get_foreign_keys(name), inspector.get_unique_constraints(name))
+            for name in inspector.get_table_names()}
+
+
+def one_error_line(result):
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("revision", history())
+def test_every_revision_without_its_history_is_adopted_there_and_upgrades_with_its_rows(
+        project, revision):
+    project.manage("db", "upgrade", revision)
+    fill_every_table(project.database)
+    project.database.execute("DROP TABLE alembic_version")
+    rows = snapshot(project)
+    assert all(rows.values()), rows
+
+    result = project.manage("db", "adopt")
+    script = ScriptDirectory(str(project.root / "migrations")).get_revision(revision)
+    assert result.stdout.startswith(
+        f"The database matches revision {revision} ({script.doc}) exactly: stamped it.")
+    assert project.database.revisions() == [revision]
+
+    project.manage("db", "upgrade")
+    assert project.database.revisions() == [project.head()]
+    assert kept(rows, snapshot(project))
+
+
+def test_a_create_all_database_is_adopted_at_head(project):
+    create_all(project.database)
+    head = project.head()
+    dry = project.manage("db", "adopt", "--dry-run")
+    assert f"matches revision {head} " in dry.stdout
+    assert "--dry-run: nothing was stamped." in dry.stdout
+    assert project.database.revisions() == []
+
+    result = project.manage("db", "adopt")
+    assert result.stdout.rstrip().endswith("stamped it. It is the head: the database is up "
+                                           "to date.")
+    assert project.database.revisions() == [head]
+    assert project.manage("db", "check").returncode == 0
+    again = project.manage("db", "adopt")
+    assert again.stdout.startswith(f"The database is already at revision {head}: nothing to "
+                                   "adopt")
+
+
+def test_tables_migration_safety_keeps_for_itself_are_not_differences(project):
+    create_all(project.database)
+    # What --allow-data-loss kept: as invisible to adopt as to autogenerate (names.py).
+    project.database.execute(f"CREATE TABLE {KEEP_PREFIX}1_question (id INTEGER PRIMARY KEY)")
+    project.manage("db", "adopt")
+    assert project.database.revisions() == [project.head()]
+
+
+def _drift(database):
+    """An extra column, another type and a missing index, through Alembic's own operations
+    (a table rebuild on SQLite)."""
+    with database.engine.begin() as conn, \
+            Operations.context(MigrationContext.configure(conn)) as op:
+        with op.batch_alter_table("question") as batch:
+            batch.add_column(sa.Column("views", sa.Integer(), nullable=True))
+            batch.alter_column("title", type_=sa.String(300), existing_nullable=False)
+            batch.drop_index("ix_question_create_time")
+
+
+def _expected_drift(backend):
+    if backend == "sqlite":
+        title, views = ("VARCHAR(300)", "VARCHAR(200)"), "INTEGER"
+        convert = ("convert it if every value fits with a migration (SQLite cannot alter a "
+                   "column in place: op.batch_alter_table rebuilds the table, keeping the rows)")
+    else:
+        title, views = ("varchar(300)", "varchar(200)"), "int(11)"
+        convert = ("convert it if every value fits (ALTER TABLE question MODIFY title "
+                   "varchar(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL)")
+    return [
+        "  table question:",
+        f"    - column title: type {title[0]}, the revision has {title[1]}: a decision for you: "
+        f"{convert}, or make the model say {title[0]} and write a migration",
+        f"    - column views ({views}) is not in the revision: drop it once nothing reads it "
+        "(ALTER TABLE question DROP COLUMN views), or add it to the model and write a migration",
+        "    - index ix_question_create_time (create_time) is missing: create it (CREATE INDEX "
+        "ix_question_create_time ON question (create_time))",
+    ]
+
+
+def test_a_database_matching_no_revision_gets_the_differences_and_is_left_alone(project,
+                                                                                 backend):
+    create_all(project.database)
+    _drift(project.database)
+    before = schema(project.database)
+    head = project.head()
+
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    assert one_error_line(result) == ("Error: the database matches no revision; nothing was "
+                                      "changed")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"The database matches no revision of the migration history. "
+                               f"Closest: revision {head} (")
+    assert lines[0].endswith("with 3 difference(s):")
+    assert lines[1:-1] == _expected_drift(backend)
+    assert lines[-1] == "Fix these (or the models and a migration), then run db adopt again."
+    assert schema(project.database) == before and "alembic_version" not in before
+
+    # --dry-run reports the same and changes nothing either.
+    dry = project.manage("db", "adopt", "--dry-run", check=False)
+    assert dry.returncode == 1 and dry.stdout == result.stdout
+    assert schema(project.database) == before
+
+    # db stamp no longer hides the differences.
+    refused = project.manage("db", "stamp", "head", check=False)
+    assert refused.returncode == 1
+    assert one_error_line(refused) == (
+        f"Error: refusing to stamp {head}: its schema is not the database's ('{ADOPT}' finds "
+        "the revision it matches; --force stamps anyway)")
+    assert refused.stdout.splitlines()[1:] == _expected_drift(backend)
+    assert schema(project.database) == before
+    project.manage("db", "stamp", "--force", "head")
+    assert project.database.revisions() == [head]
+
+
+def test_stamp_of_the_revision_the_database_matches_needs_no_force(project):
+    create_all(project.database)
+    project.manage("db", "stamp", "head")
+    assert project.database.revisions() == [project.head()]
+    project.manage("db", "stamp", "base")
+    assert project.database.revisions() == []
+
+
+@pytest.mark.parametrize("command", [["upgrade"], ["upgrade", "head"], ["downgrade", "base"]])
+def test_upgrade_or_downgrade_of_a_create_all_database_is_refused_before_any_write(
+        project, command):
+    create_all(project.database)
+    fill_every_table(project.database)
+    before, rows = schema(project.database), snapshot(project)
+    result = project.manage("db", *command, check=False)
+    assert result.returncode == 1
+    assert one_error_line(result) == f"Error: {NO_HISTORY}. Nothing was changed."
+    assert schema(project.database) == before
+    assert snapshot(project) == rows
+
+
+def test_current_check_healthz_and_the_start_up_warning_name_db_adopt(project):
+    create_all(project.database)
+    assert project.manage("db", "current").stdout == NO_HISTORY + "\n"
+    check = project.manage("db", "check", check=False)
+    assert check.returncode == 1 and one_error_line(check) == f"Error: {NO_HISTORY}"
+    with project.wsgi_app() as (app, log):
+        client = app.test_client()
+        first, second = client.get("/healthz"), client.get("/healthz")
+    assert first.status_code == 503
+    assert first.get_json() == {"status": "no-history", "revision": None,
+                                "head": project.head()}
+    assert second.status_code == 503
+    assert log.getvalue().count(NO_HISTORY) == 1
+    assert "alembic_version" not in project.database.tables()
+
+
+def test_a_revision_the_scripts_do_not_have_is_named_and_adopt_replaces_it(project):
+    project.manage("db", "upgrade")
+    project.database.execute("UPDATE alembic_version SET version_num = '0123456789ab'")
+    unknown = ("The database is at revision 0123456789ab, which this code's migrations do not "
+               "have: if a newer release migrated it, deploy that release (or downgrade with "
+               f"it); if its migration history was lost, run '{ADOPT}'")
+    upgrade = project.manage("db", "upgrade", check=False)
+    assert upgrade.returncode == 1
+    assert one_error_line(upgrade) == f"Error: {unknown}. Nothing was changed."
+    assert project.manage("db", "current").stdout == unknown + "\n"
+
+    project.manage("db", "adopt")
+    assert project.database.revisions() == [project.head()]
+
+
+def test_adopt_on_an_empty_database_says_upgrade_creates_the_tables(project):
+    result = project.manage("db", "adopt")
+    assert result.stdout == ("The database has none of the app's tables: nothing to adopt "
+                             "('python manage.py db upgrade' creates them).\n")
+    assert project.database.tables() == set()
+
+
+@mariadb_only
+def test_a_latin1_table_is_a_difference_with_the_conversion_to_run(project):
+    create_all(project.database)
+    fill_every_table(project.database)
+    project.database.execute("UPDATE question SET title = 'Café crème'")  # latin1 holds it
+    project.database.execute("ALTER TABLE question CONVERT TO CHARACTER SET latin1")
+    rows = snapshot(project)
+
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[1:3] == [
+        "  table question:",
+        "    - character set latin1 (latin1_swedish_ci), the revision has utf8mb4 "
+        "(utf8mb4_unicode_ci); columns title latin1_swedish_ci, content latin1_swedish_ci: "
+        "convert it (re-encodes the text; nothing is lost going to utf8mb4): ALTER TABLE "
+        "question DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci, MODIFY title "
+        "varchar(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL, MODIFY "
+        "content text CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL",
+    ]
+
+    # The statement offered is the whole fix: the database then matches head.
+    project.database.execute(lines[2].split(": ", 2)[2])
+    project.manage("db", "adopt")
+    assert project.database.revisions() == [project.head()]
+    assert snapshot(project) == rows
+
+
+@sqlite_only
+def test_upgrade_refusal_is_one_line_and_exit_1_from_a_real_process(project):
+    create_all(project.database)
+    result = project.process("manage.py", "db", "upgrade", check=False)
+    assert result.returncode == 1
+    assert one_error_line(result) == f"Error: {NO_HISTORY}. Nothing was changed."
+    assert "alembic_version" not in project.database.tables()
