@@ -273,15 +273,21 @@ class Adopt(Command):
         later = len(list(script.iterate_revisions("heads", found.revision)))
         after = (f"'python manage.py db upgrade' applies the {later} later revision(s)."
                  if later else "It is the head: the database is up to date.")
+        alike = ""
+        if finding.alike:
+            alike = (f"\nNote: the older revision(s) {', '.join(finding.alike)} have the same "
+                     "schema (the revisions after them change only data, or what adopt does "
+                     "not compare): if those changes were never made to this database, stamp "
+                     "the revision it is at instead ('python manage.py db stamp REVISION').")
         if dry_run:
             print(f"The database matches revision {found.revision} ({found.doc}) exactly. "
-                  "--dry-run: nothing was stamped.")
+                  f"--dry-run: nothing was stamped.{alike}")
             return
         # purge: an unknown revision in alembic_version is replaced, not added to.
         with quiet("alembic.runtime.migration"):  # the line below says it
             _run(command.stamp, config, found.revision, purge=True)
         print(f"The database matches revision {found.revision} ({found.doc}) exactly: stamped "
-              f"it. {after}")
+              f"it. {after}{alike}")
 
 
 class SafeStamp(Command):

@@ -19,10 +19,11 @@ from sqlalchemy.pool import NullPool
 from migration_safety.errors import SafetyError, describe
 from migration_safety.history import current_heads
 from migration_safety.logs import quiet
-from migration_safety.schema import reflect
+from migration_safety.schema import extras, reflect
 from migration_safety.schemadiff import compare
 
-_SCHEMAS = {}  # history fingerprint -> [(revision id, {table: schema.Table})], base first
+# history fingerprint -> [(revision id, {table: schema.Table}, schema.extras)], base first
+_SCHEMAS = {}
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Finding:
     revision: str = None
     closest: str = None
     differences: list = field(default_factory=list)
+    # Older revisions whose schema is the same as the one found (a revision that changes only
+    # data): the database may be at one of them.
+    alike: list = field(default_factory=list)
 
 
 def history(script):
@@ -40,7 +44,7 @@ def history(script):
 
 
 def revision_schemas(config, connection):
-    """[(revision id, {table: Table})] for each revision of the history, base first."""
+    """[(revision id, {table: Table}, extras)] for each revision of the history, base first."""
     script = ScriptDirectory.from_config(config)
     revisions = history(script)
     key = _fingerprint(connection, revisions)
@@ -51,20 +55,26 @@ def revision_schemas(config, connection):
 
 def find(config, connection):
     """The Finding for the database on *connection*."""
-    live = reflect(connection)
-    closest = None
-    for revision, expected in reversed(revision_schemas(config, connection)):  # newest first
+    live, live_extras = reflect(connection), extras(connection)
+    closest, matches = None, []
+    for revision, expected, expected_extras in reversed(revision_schemas(config, connection)):
         differences = compare(live, expected, connection.dialect)
         if not differences:
-            return Finding(revision=revision)
-        if closest is None or len(differences) < len(closest.differences):
+            # Ignored tables and triggers never fail a match, but among revisions that all
+            # match they tell apart the one whose, say, full-text tables the database has.
+            matches.append((len(live_extras ^ expected_extras), revision))
+        elif closest is None or len(differences) < len(closest.differences):
             closest = Finding(closest=revision, differences=differences)
+    if matches:
+        distance, revision = min(matches, key=lambda match: match[0])  # newest of the nearest
+        alike = [other for d, other in matches if d == distance and other != revision]
+        return Finding(revision=revision, alike=alike)
     return closest or Finding()
 
 
 def differences_from(config, connection, revision):
     """How the database on *connection* differs from *revision*'s schema ([] if not at all)."""
-    for candidate, expected in revision_schemas(config, connection):
+    for candidate, expected, _ in revision_schemas(config, connection):
         if candidate == revision:
             return compare(reflect(connection), expected, connection.dialect)
     raise SafetyError(f"revision {revision} is not in the migration history")
@@ -100,7 +110,8 @@ def _build(config, connection, revisions):
                     engine = scratch.engine()
                 _upgrade(config, engine, script.revision)
                 with engine.connect() as scratch_connection:
-                    schemas.append((script.revision, reflect(scratch_connection)))
+                    schemas.append((script.revision, reflect(scratch_connection),
+                                    extras(scratch_connection)))
         finally:
             engine.dispose()
     return schemas

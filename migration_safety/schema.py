@@ -37,6 +37,21 @@ def app_tables(connection):
                   if name != VERSION_TABLE and not is_ignored(name))
 
 
+def extras(connection):
+    """What adopt tells revisions apart by when their compared schemas are equal: the ignored
+    tables (full-text shadow tables, say) and the triggers, as ("table"|"trigger", name)."""
+    found = {("table", name) for name in inspect(connection).get_table_names()
+             if is_ignored(name)}
+    if connection.dialect.name == "sqlite":
+        triggers = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    else:
+        triggers = connection.execute(text(
+            "SELECT trigger_name FROM information_schema.triggers "
+            "WHERE trigger_schema = DATABASE()"))
+    return frozenset(found | {("trigger", name) for (name,) in triggers})
+
+
 def reflect(connection):
     """{table name: Table} of the database on *connection*, the ignored tables left out."""
     inspector = inspect(connection)

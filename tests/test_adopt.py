@@ -254,3 +254,42 @@ def test_upgrade_refusal_is_one_line_and_exit_1_from_a_real_process(project):
     assert result.returncode == 1
     assert one_error_line(result) == f"Error: {NO_HISTORY}. Nothing was changed."
     assert "alembic_version" not in project.database.tables()
+
+
+TRIGGER = '''
+if op.get_bind().dialect.name == "sqlite":
+    op.execute("CREATE TRIGGER question_touch AFTER UPDATE ON question BEGIN SELECT 1; END")
+else:
+    op.execute("CREATE TRIGGER question_touch BEFORE UPDATE ON question FOR EACH ROW "
+               "SET NEW.title = NEW.title")
+'''
+
+
+def test_triggers_tell_apart_revisions_whose_tables_are_the_same(project):
+    before = project.head()
+    project.add_revision("7e7e7e7e7e7e", "question trigger", TRIGGER,
+                         "op.execute('DROP TRIGGER question_touch')")
+    project.manage("db", "upgrade", before)
+    project.database.execute("DROP TABLE alembic_version")
+    project.manage("db", "adopt")
+    assert project.database.revisions() == [before]
+
+    project.manage("db", "upgrade")
+    project.database.execute("DROP TABLE alembic_version")
+    result = project.manage("db", "adopt")
+    assert project.database.revisions() == ["7e7e7e7e7e7e"]
+    assert "Note:" not in result.stdout
+
+
+def test_a_revision_that_changes_only_data_is_named_as_alike(project):
+    before = project.head()
+    project.add_revision("dadadadadada", "fill titles", "op.execute(\"UPDATE question SET "
+                         "title = 'untitled' WHERE title = ''\")")
+    create_all(project.database)
+    result = project.manage("db", "adopt")
+    assert project.database.revisions() == ["dadadadadada"]
+    assert result.stdout.splitlines()[1] == (
+        f"Note: the older revision(s) {before} have the same schema (the revisions after them "
+        "change only data, or what adopt does not compare): if those changes were never made "
+        "to this database, stamp the revision it is at instead ('python manage.py db stamp "
+        "REVISION').")
