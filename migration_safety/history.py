@@ -2,9 +2,11 @@
 from alembic.runtime.migration import MigrationContext
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
+from sqlalchemy import inspect
 
 from migration_safety.errors import SafetyError
 from migration_safety.logs import quiet
+from migration_safety.names import PROGRESS_TABLE
 from migration_safety.schema import app_tables
 
 ADOPT = "python manage.py db adopt"
@@ -38,6 +40,9 @@ def situation(connection, script, current=None):
         current = current_heads(connection)
     if current:
         return UNKNOWN_REVISION if unknown_revisions(script, current) else None
+    if inspect(connection).has_table(PROGRESS_TABLE):
+        # The first revision failed half-way on MySQL: db upgrade resumes it (units.py).
+        return None
     return NO_HISTORY if app_tables(connection) else None
 
 

@@ -293,3 +293,23 @@ def test_a_revision_that_changes_only_data_is_named_as_alike(project):
         "change only data, or what adopt does not compare): if those changes were never made "
         "to this database, stamp the revision it is at instead ('python manage.py db stamp "
         "REVISION').")
+
+
+@mariadb_only  # only MySQL leaves a revision half-applied (SQLite rolls it back)
+def test_a_first_revision_failed_half_way_is_resumed_not_sent_to_adopt(project):
+    first = history()[0]
+    path = next((project.root / "migrations" / "versions").glob(f"*_{first}_*.py"))
+    source = path.read_text()
+    # Raw SQL that fails once the first table exists: the gate cannot read it in advance.
+    index = source.index("op.create_table(", source.index("def upgrade") + 1)
+    index = source.index("op.create_table(", index + 1)
+    path.write_text(source[:index] + "op.execute('SELECT * FROM no_such_table')\n    "
+                    + source[index:])
+    failed = project.manage("db", "upgrade", check=False)
+    assert failed.returncode == 1 and "failed at operation" in failed.stderr
+    assert project.database.tables() - {"alembic_version", "alembic_progress"}
+
+    again = project.manage("db", "upgrade", check=False)
+    assert again.returncode == 1 and "failed at operation" in again.stderr
+    assert "db adopt" not in again.stderr
+    assert "db adopt" not in project.manage("db", "current").stdout
