@@ -291,7 +291,7 @@ class Adopt(Command):
 
 
 class SafeStamp(Command):
-    """Record a revision without running it; refuses one whose schema the database lacks."""
+    """Record a revision without running it; refuses one whose schema is not the database's."""
 
     option_list = (
         DIRECTORY, SQL, TAG,

@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 from app import create_app
 from exts import db
 from migration_safety.names import KEEP_PREFIX
-from tests.backends import mariadb_only, sqlite_only
+from tests.backends import database_unused, mariadb_only, sqlite_only
 from tests.cli import ROOT
 from tests.rows import fill_every_table, kept, snapshot
 
@@ -313,3 +313,37 @@ def test_a_first_revision_failed_half_way_is_resumed_not_sent_to_adopt(project):
     assert again.returncode == 1 and "failed at operation" in again.stderr
     assert "db adopt" not in again.stderr
     assert "db adopt" not in project.manage("db", "current").stdout
+
+
+@mariadb_only
+def test_a_user_who_cannot_create_the_scratch_database_gets_one_line(project):
+    create_all(project.database)
+    name = project.database.name
+    user = f"adopt_{name[-12:]}"
+    project.database.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
+    try:
+        project.database.execute(f"GRANT ALL ON `{name}`.* TO '{user}'@'%'")
+        url = sa.engine.make_url(project.database.url).set(username=user, password="pw")
+        result = project.manage("db", "adopt", check=False,
+                                env={"DATABASE_URL": url.render_as_string(hide_password=False)})
+    finally:
+        project.database.execute(f"DROP USER '{user}'@'%'")
+    assert result.returncode == 1
+    error = one_error_line(result)
+    assert error.startswith("Error: db adopt compares the database with each revision's schema "
+                            "built in a scratch database, and could not create one (")
+    assert "Access denied for user" in error
+    assert error.endswith("grant this user CREATE and DROP on databases, or run db adopt as a "
+                          "user who has them")
+    assert "pw@" not in result.stderr
+    assert project.database.revisions() == []
+
+
+@database_unused
+def test_help_lists_adopt_and_stamp_force(project):
+    db_help = " ".join(project.manage("db", "--help").stdout.split())
+    assert ("adopt Find the revision a database made without migrations (db.create_all()) "
+            "matches; stamp it.") in db_help
+    stamp_help = " ".join(project.manage("db", "stamp", "--help").stdout.split())
+    assert "--force stamp even though the database's schema differs from the revision's" in \
+        stamp_help
