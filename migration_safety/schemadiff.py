@@ -4,10 +4,13 @@ from dataclasses import dataclass
 from migration_safety.schema import charset
 
 # SQLite alters little in place; Alembic's batch mode rebuilds the table instead.
-SQLITE_REBUILD = ("SQLite cannot change this in place: rebuild the table (a migration with "
-                  "op.batch_alter_table does it, keeping the rows)")
-SQLITE_COLUMN = ("with a migration (SQLite cannot alter a column in place: op.batch_alter_table "
-                 "rebuilds the table, keeping the rows)")
+SQLITE_REBUILD = ("with a migration (SQLite cannot alter a table in place: op.batch_alter_table "
+                  "rebuilds it, keeping the rows)")
+
+
+def _how(action, statement):
+    """*action* with the statement that does it, or with a migration where SQLite has none."""
+    return f"{action} ({statement})" if statement else f"{action} {SQLITE_REBUILD}"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def _table(name, live, expected, sql):
            rename=lambda old, new: sql.rename_index(name, old, new))
     _named(live.uniques, expected.uniques, "unique constraint", add,
            shown=lambda v: f"({', '.join(v)})",
-           create=lambda n, v: SQLITE_REBUILD, drop=lambda n: SQLITE_REBUILD)
+           create=lambda n, v: None, drop=lambda n: None)
     _named(live.foreign_keys, expected.foreign_keys, "foreign key", add,
            shown=lambda v: (f"({', '.join(v[0])}) -> {v[1]} ({', '.join(v[2])})"
                             + "".join(f" {rule} {value}" for rule, value in v[3])),
@@ -127,7 +130,7 @@ def _column(table, name, live, expected, sql, add, converted):
     change = sql.modify(table, name, expected)
 
     def how(action):
-        return f"{action} ({change})" if change else f"{action} {SQLITE_COLUMN}"
+        return _how(action, change)
 
     if live.type != expected.type:
         add(f"{column}: type {live.type}, the revision has {expected.type}",
@@ -158,8 +161,8 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
     for name in sorted(n for n in expected if n in live and live[n] != expected[n]):
         add(f"{kind} {name} is {shown(live[name])}, the revision has "
             f"{shown(expected[name])}",
-            f"drop it ({drop(name)}) and create it as the revision has it "
-            f"({create(name, expected[name])})")
+            f"{_how('drop it', drop(name))} and "
+            f"{_how('create it as the revision has it', create(name, expected[name]))}")
     for name, value in sorted(missing.items(), key=lambda item: str(item[0])):
         twin = next((n for n, v in extra.items() if v == value), None)
         if twin is not None and name is not None and twin is not None:
@@ -167,12 +170,13 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
             how = rename(twin, name) if rename else None
             add(f"{kind} {twin} {shown(value)} is named {name} in the revision",
                 f"rename it ({how})" if how else
-                f"drop it ({drop(twin)}) and create it as {name} ({create(name, value)})")
+                f"{_how('drop it', drop(twin))} and "
+                f"{_how(f'create it as {name}', create(name, value))}")
             continue
-        add(f"{kind} {name} {shown(value)} is missing", f"create it ({create(name, value)})")
+        add(f"{kind} {name} {shown(value)} is missing", _how("create it", create(name, value)))
     for name, value in sorted(extra.items(), key=lambda item: str(item[0])):
         add(f"{kind} {name} {shown(value)} is not in the revision",
-            f"drop it if nothing needs it ({drop(name)})")
+            _how("drop it if nothing needs it", drop(name)))
 
 
 class _SQL:
@@ -216,7 +220,7 @@ class _SQL:
 
     def add_foreign_key(self, table, name, value):
         if not self.mysql:
-            return SQLITE_REBUILD
+            return None
         columns, parent, referred, rules = value
         return (f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name)} FOREIGN KEY "
                 f"({', '.join(self.q(c) for c in columns)}) REFERENCES {self.q(parent)} "
@@ -226,11 +230,11 @@ class _SQL:
 
     def add_check(self, table, name, condition):
         if not self.mysql:
-            return SQLITE_REBUILD
+            return None
         return f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name)} CHECK ({condition})"
 
     def drop_constraint(self, table, name, kind):
         if not self.mysql:
-            return SQLITE_REBUILD
+            return None
         return f"ALTER TABLE {self.q(table)} DROP {kind} {self.q(name)}" if kind != "CHECK" \
             else f"ALTER TABLE {self.q(table)} DROP CONSTRAINT {self.q(name)}"

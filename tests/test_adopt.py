@@ -8,6 +8,7 @@ from alembic.script import ScriptDirectory
 from app import create_app
 from exts import db
 from migration_safety.names import KEEP_PREFIX
+from migration_safety.schemadiff import SQLITE_REBUILD
 from tests.backends import database_unused, mariadb_only, sqlite_only
 from tests.cli import ROOT
 from tests.rows import fill_every_table, kept, snapshot
@@ -107,8 +108,7 @@ def _drift(database):
 def _expected_drift(backend):
     if backend == "sqlite":
         title, views = ("VARCHAR(300)", "VARCHAR(200)"), "INTEGER"
-        convert = ("convert it if every value fits with a migration (SQLite cannot alter a "
-                   "column in place: op.batch_alter_table rebuilds the table, keeping the rows)")
+        convert = f"convert it if every value fits {SQLITE_REBUILD}"
     else:
         title, views = ("varchar(300)", "varchar(200)"), "int(11)"
         convert = ("convert it if every value fits (ALTER TABLE question MODIFY title "
@@ -158,6 +158,51 @@ def test_a_database_matching_no_revision_gets_the_differences_and_is_left_alone(
     assert schema(project.database) == before
     project.manage("db", "stamp", "--force", "head")
     assert project.database.revisions() == [head]
+
+
+def test_keys_checks_uniques_nullability_and_defaults_are_compared(project, backend):
+    create_all(project.database)
+    with project.database.engine.begin() as conn, \
+            Operations.context(MigrationContext.configure(conn)) as op:
+        with op.batch_alter_table("answer") as batch:
+            batch.drop_constraint("fk_answer_question_id_question", type_="foreignkey")
+            batch.create_check_constraint("ck_answer_short", "length(content) < 1000")
+            batch.alter_column("content", existing_type=sa.Text(), nullable=True)
+        with op.batch_alter_table("email_captcha") as batch:
+            batch.alter_column("attempts", existing_type=sa.Integer(), server_default="0")
+            batch.create_unique_constraint("uq_email_captcha_captcha", ["captcha"])
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    if backend == "sqlite":
+        fixes = [f"fill the NULLs, then make it NOT NULL {SQLITE_REBUILD}",
+                 f"create it {SQLITE_REBUILD}", "length(content) < 1000",
+                 f"drop it if nothing needs it {SQLITE_REBUILD}", "'0'",
+                 f"set it as the revision has it {SQLITE_REBUILD}",
+                 f"unique constraint uq_email_captcha_captcha (captcha) is not in the revision: "
+                 f"drop it if nothing needs it {SQLITE_REBUILD}"]
+    else:
+        fixes = ["fill the NULLs, then make it NOT NULL (ALTER TABLE answer MODIFY content text "
+                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL)",
+                 "create it (ALTER TABLE answer ADD CONSTRAINT fk_answer_question_id_question "
+                 "FOREIGN KEY (question_id) REFERENCES question (id))",
+                 "octet_length(`content`) < 1000",
+                 "drop it if nothing needs it (ALTER TABLE answer DROP CONSTRAINT "
+                 "ck_answer_short)", "0",
+                 "set it as the revision has it (ALTER TABLE email_captcha MODIFY attempts "
+                 "int(11) NOT NULL)",
+                 "index uq_email_captcha_captcha unique (captcha) is not in the revision: drop "
+                 "it if nothing needs it (DROP INDEX uq_email_captcha_captcha ON email_captcha)"]
+    assert result.stdout.splitlines()[1:-1] == [
+        "  table answer:",
+        f"    - column content: NULL allowed, the revision has NOT NULL: {fixes[0]}",
+        "    - foreign key fk_answer_question_id_question (question_id) -> question (id) is "
+        f"missing: {fixes[1]}",
+        f"    - check ck_answer_short ({fixes[2]}) is not in the revision: {fixes[3]}",
+        "  table email_captcha:",
+        f"    - column attempts: server default {fixes[4]}, the revision has none: {fixes[5]}",
+        f"    - {fixes[6]}",
+    ]
+    assert project.database.revisions() == []
 
 
 def test_stamp_of_the_revision_the_database_matches_needs_no_force(project):
@@ -318,6 +363,8 @@ def test_a_first_revision_failed_half_way_is_resumed_not_sent_to_adopt(project):
 @mariadb_only
 def test_a_user_who_cannot_create_the_scratch_database_gets_one_line(project):
     create_all(project.database)
+    # A history no earlier test built the schemas of (they are kept per history).
+    project.add_revision("5c5c5c5c5c5c", "nothing", "pass")
     name = project.database.name
     user = f"adopt_{name[-12:]}"
     project.database.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
