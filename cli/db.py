@@ -267,7 +267,9 @@ class Adopt(Command):
                   f"{len(finding.differences)} difference(s):")
             for line in difference_lines(finding.differences):
                 print(line)
-            print("Fix these (or the models and a migration), then run db adopt again.")
+            print("Fix these, then run db adopt again. (Or record the closest revision anyway, "
+                  f"'python manage.py db stamp --force {closest.revision}', and let a migration "
+                  "settle the differences you keep: db migrate lists them.)")
             _fail("the database matches no revision; nothing was changed")
         found = script.get_revision(finding.revision)
         later = len(list(script.iterate_revisions("heads", found.revision)))

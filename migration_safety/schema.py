@@ -73,18 +73,26 @@ def reflect(connection):
             table.indexes[index["name"]] = (tuple(index["column_names"]), bool(index["unique"]))
         if not mysql:  # on MySQL a unique constraint is a unique index, listed above
             for unique in inspector.get_unique_constraints(name):
-                table.uniques[unique["name"]] = tuple(unique["column_names"])
+                _named(table.uniques, unique["name"], tuple(unique["column_names"]))
         for key in inspector.get_foreign_keys(name):
             rules = tuple(sorted((rule, value.upper()) for rule, value in
                                  (key.get("options") or {}).items() if value))
-            table.foreign_keys[key["name"]] = (tuple(key["constrained_columns"]),
-                                               key["referred_table"],
-                                               tuple(key["referred_columns"]), rules)
+            _named(table.foreign_keys, key["name"], (tuple(key["constrained_columns"]),
+                                                     key["referred_table"],
+                                                     tuple(key["referred_columns"]), rules))
         for check in inspector.get_check_constraints(name):
-            table.checks[check["name"]] = _text(check["sqltext"])
+            _named(table.checks, check["name"], _text(check["sqltext"]))
         table.options = details.get("options", {})
         tables[name] = table
     return tables
+
+
+def _named(found, name, value):
+    """found[name] = value; a constraint without a name (SQLite, made without a naming
+    convention) is listed as "unnamed 1", "unnamed 2"... in the order reflected."""
+    if name is None:
+        name = f"unnamed {sum(1 for key in found if key.startswith('unnamed ')) + 1}"
+    found[name] = value
 
 
 def _type(type_, dialect):

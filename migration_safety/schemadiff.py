@@ -3,9 +3,9 @@ from dataclasses import dataclass
 
 from migration_safety.schema import charset
 
-# SQLite alters little in place; Alembic's batch mode rebuilds the table instead.
-SQLITE_REBUILD = ("with a migration (SQLite cannot alter a table in place: op.batch_alter_table "
-                  "rebuilds it, keeping the rows)")
+# SQLite alters little in place: the table is rebuilt instead, as Alembic's batch mode does.
+SQLITE_REBUILD = ("by rebuilding the table (SQLite cannot alter it in place: create it anew as "
+                  "the revision has it, copy the rows, drop the old one, rename the new one)")
 
 
 def _how(action, statement):
@@ -161,8 +161,7 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
     for name in sorted(n for n in expected if n in live and live[n] != expected[n]):
         add(f"{kind} {name} is {shown(live[name])}, the revision has "
             f"{shown(expected[name])}",
-            f"{_how('drop it', drop(name))} and "
-            f"{_how('create it as the revision has it', create(name, expected[name]))}")
+            _replace(drop(name), create(name, expected[name]), "make it as the revision has it"))
     for name, value in sorted(missing.items(), key=lambda item: str(item[0])):
         twin = next((n for n, v in extra.items() if v == value), None)
         if twin is not None and name is not None and twin is not None:
@@ -170,13 +169,19 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
             how = rename(twin, name) if rename else None
             add(f"{kind} {twin} {shown(value)} is named {name} in the revision",
                 f"rename it ({how})" if how else
-                f"{_how('drop it', drop(twin))} and "
-                f"{_how(f'create it as {name}', create(name, value))}")
+                _replace(drop(twin), create(name, value), f"name it {name}"))
             continue
         add(f"{kind} {name} {shown(value)} is missing", _how("create it", create(name, value)))
     for name, value in sorted(extra.items(), key=lambda item: str(item[0])):
         add(f"{kind} {name} {shown(value)} is not in the revision",
             _how("drop it if nothing needs it", drop(name)))
+
+
+def _replace(drop, create, action):
+    """Drop and create again, or *action* by a table rebuild where SQLite has no statement."""
+    if drop is None or create is None:
+        return _how(action, None)
+    return f"drop it ({drop}) and create it again ({create})"
 
 
 class _SQL:

@@ -140,7 +140,9 @@ def test_a_database_matching_no_revision_gets_the_differences_and_is_left_alone(
                                f"Closest: revision {head} (")
     assert lines[0].endswith("with 3 difference(s):")
     assert lines[1:-1] == _expected_drift(backend)
-    assert lines[-1] == "Fix these (or the models and a migration), then run db adopt again."
+    assert lines[-1] == (f"Fix these, then run db adopt again. (Or record the closest revision "
+                         f"anyway, 'python manage.py db stamp --force {head}', and let a "
+                         "migration settle the differences you keep: db migrate lists them.)")
     assert schema(project.database) == before and "alembic_version" not in before
 
     # --dry-run reports the same and changes nothing either.
@@ -203,6 +205,57 @@ def test_keys_checks_uniques_nullability_and_defaults_are_compared(project, back
         f"    - {fixes[6]}",
     ]
     assert project.database.revisions() == []
+
+
+def test_a_tutorial_database_without_a_naming_convention_gets_its_keys_named(project,
+                                                                               backend):
+    """The tutorials' SQLAlchemy() has no naming convention: their foreign keys have no name
+    (SQLite) or the server's (MySQL), and later migrations drop constraints by name."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": project.database.url})
+    with app.app_context():
+        metadata = sa.MetaData()
+        for table in db.metadata.sorted_tables:
+            table.to_metadata(metadata)
+        for table in metadata.tables.values():
+            for constraint in table.constraints:
+                constraint.name = None
+        metadata.create_all(db.engine)
+        db.engine.dispose()
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    # What the database calls each key: the server's name (MySQL), or its place among the
+    # table's unnamed keys as the database lists them (SQLite).
+    inspector = sa.inspect(project.database.engine)
+    found = {}
+    for table in ("answer", "question"):
+        for number, key in enumerate(inspector.get_foreign_keys(table), 1):
+            found[table, key["constrained_columns"][0]] = key["name"] or f"unnamed {number}"
+    expected = []
+    for table, column, parent in [("answer", "author_id", "user"),
+                                  ("answer", "question_id", "question"),
+                                  ("question", "author_id", "user")]:
+        if f"  table {table}:" not in expected:
+            expected.append(f"  table {table}:")
+        name, server = f"fk_{table}_{column}_{parent}", found[table, column]
+        if backend == "sqlite":
+            assert server.startswith("unnamed ")
+            expected.append(f"    - foreign key {server} ({column}) -> {parent} (id) is "
+                            f"named {name} in the revision: name it {name} {SQLITE_REBUILD}")
+        else:
+            assert server.startswith(f"{table}_ibfk_")
+            expected.append(
+                f"    - foreign key {server} ({column}) -> {parent} (id) is named {name} in the "
+                f"revision: drop it (ALTER TABLE {table} DROP FOREIGN KEY {server}) and create "
+                f"it again (ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) "
+                f"REFERENCES {parent} (id))")
+    assert result.stdout.splitlines()[1:-1] == expected
+    if backend == "mariadb":  # the statements offered are the fix
+        for line in expected[1:]:
+            if "DROP FOREIGN KEY" in line:
+                for statement in line.split("(ALTER TABLE ")[1:]:
+                    project.database.execute("ALTER TABLE " + statement.rsplit(")", 1)[0])
+        project.manage("db", "adopt")
+        assert project.database.revisions() == [project.head()]
 
 
 def test_stamp_of_the_revision_the_database_matches_needs_no_force(project):
