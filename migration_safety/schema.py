@@ -2,9 +2,11 @@
 # Both sides of every comparison are reflected from the same kind of server (the live database
 # and a scratch one the revisions were run on, adopt.py), so what the server reports is
 # compared as it reports it: no guessing how a model would render on it.
+import warnings
 from dataclasses import dataclass, field
 
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import SAWarning
 
 from migration_safety.names import is_ignored
 
@@ -24,7 +26,7 @@ class Column:
 class Table:
     columns: dict = field(default_factory=dict)      # name -> Column, in table order
     primary_key: tuple = ()
-    indexes: dict = field(default_factory=dict)      # name -> (columns, unique)
+    indexes: dict = field(default_factory=dict)      # name -> (columns, unique, options)
     uniques: dict = field(default_factory=dict)      # name -> columns (SQLite constraints)
     foreign_keys: dict = field(default_factory=dict)  # name -> (columns, table, columns, rules)
     checks: dict = field(default_factory=dict)       # name -> condition
@@ -54,6 +56,13 @@ def extras(connection):
 
 def reflect(connection):
     """{table name: Table} of the database on *connection*, the ignored tables left out."""
+    with warnings.catch_warnings():
+        # SQLite expression indexes are skipped with a warning: _reflect reads them itself.
+        warnings.simplefilter("ignore", SAWarning)
+        return _reflect(connection)
+
+
+def _reflect(connection):
     inspector = inspect(connection)
     mysql = connection.dialect.name in ("mysql", "mariadb")
     extra = _mysql_details(connection) if mysql else {}
@@ -70,24 +79,34 @@ def reflect(connection):
                     _text(column.get("default")))
         table.primary_key = tuple(inspector.get_pk_constraint(name)["constrained_columns"])
         for index in inspector.get_indexes(name):
-            table.indexes[index["name"]] = (tuple(index["column_names"]), bool(index["unique"]))
+            options = tuple(sorted(
+                (key, tuple(sorted(value.items())) if isinstance(value, dict) else _text(value))
+                for key, value in index.get("dialect_options", {}).items()))
+            table.indexes[index["name"]] = (tuple(index["column_names"]), bool(index["unique"]),
+                                            options)
+        if not mysql:
+            for index, sql in connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                    "tbl_name = ? AND sql IS NOT NULL", (name,)):
+                if index not in table.indexes:
+                    table.indexes[index] = ((), False, (("sql", _text(sql)),))
         if not mysql:  # on MySQL a unique constraint is a unique index, listed above
             for unique in inspector.get_unique_constraints(name):
-                _named(table.uniques, unique["name"], tuple(unique["column_names"]))
+                _put(table.uniques, unique["name"], tuple(unique["column_names"]))
         for key in inspector.get_foreign_keys(name):
             rules = tuple(sorted((rule, value.upper()) for rule, value in
                                  (key.get("options") or {}).items() if value))
-            _named(table.foreign_keys, key["name"], (tuple(key["constrained_columns"]),
+            _put(table.foreign_keys, key["name"], (tuple(key["constrained_columns"]),
                                                      key["referred_table"],
                                                      tuple(key["referred_columns"]), rules))
         for check in inspector.get_check_constraints(name):
-            _named(table.checks, check["name"], _text(check["sqltext"]))
+            _put(table.checks, check["name"], _text(check["sqltext"]))
         table.options = details.get("options", {})
         tables[name] = table
     return tables
 
 
-def _named(found, name, value):
+def _put(found, name, value):
     """found[name] = value; a constraint without a name (SQLite, made without a naming
     convention) is listed as "unnamed 1", "unnamed 2"... in the order reflected."""
     if name is None:

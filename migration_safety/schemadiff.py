@@ -9,7 +9,7 @@ SQLITE_REBUILD = ("by rebuilding the table (SQLite cannot alter it in place: cre
 
 
 def _how(action, statement):
-    """*action* with the statement that does it, or with a migration where SQLite has none."""
+    """*action* with the statement that does it, or by a table rebuild where SQLite has none."""
     return f"{action} ({statement})" if statement else f"{action} {SQLITE_REBUILD}"
 
 
@@ -18,9 +18,6 @@ class Difference:
     table: str
     what: str   # what differs, the database's side first
     fix: str    # what to do about it
-
-    def line(self):
-        return f"table {self.table}: {self.what}: {self.fix}"
 
 
 def lines(differences):
@@ -70,7 +67,7 @@ def _table(name, live, expected, sql):
             f"({', '.join(expected.primary_key)})",
             "a decision for you: change the key, or the model and a migration")
     _named(live.indexes, expected.indexes, "index", add,
-           shown=lambda v: f"{'unique ' if v[1] else ''}({', '.join(v[0])})",
+           shown=_index_text,
            create=lambda n, v: sql.create_index(name, n, v),
            drop=lambda n: sql.drop_index(name, n),
            rename=lambda old, new: sql.rename_index(name, old, new))
@@ -164,7 +161,7 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
             _replace(drop(name), create(name, expected[name]), "make it as the revision has it"))
     for name, value in sorted(missing.items(), key=lambda item: str(item[0])):
         twin = next((n for n, v in extra.items() if v == value), None)
-        if twin is not None and name is not None and twin is not None:
+        if twin is not None:
             del extra[twin]
             how = rename(twin, name) if rename else None
             add(f"{kind} {twin} {shown(value)} is named {name} in the revision",
@@ -175,6 +172,22 @@ def _named(live, expected, kind, add, shown, create, drop, rename=None):
     for name, value in sorted(extra.items(), key=lambda item: str(item[0])):
         add(f"{kind} {name} {shown(value)} is not in the revision",
             _how("drop it if nothing needs it", drop(name)))
+
+
+def _index_text(value):
+    columns, unique, options = value
+    options = dict(options)
+    if "sql" in options:  # an expression index (SQLite), as written
+        return f"({options['sql']})"
+    kind = options.get("mysql_prefix", "unique" if unique else "")
+    text = f"{kind.lower()} " if kind else ""
+    text += f"({', '.join(columns)})"
+    for key, value in sorted(options.items()):
+        if key == "mysql_length":
+            text += " lengths " + ", ".join(f"{c}({n})" for c, n in value)
+        elif key != "mysql_prefix":
+            text += f" {key.split('_', 1)[1]} {value}"
+    return text
 
 
 def _replace(drop, create, action):
@@ -211,9 +224,17 @@ class _SQL:
         return f"ALTER TABLE {self.q(table)} MODIFY {self.q(name)} {self.definition(column)}"
 
     def create_index(self, table, name, value):
-        columns, unique = value
-        return (f"CREATE {'UNIQUE ' if unique else ''}INDEX {self.q(name)} ON {self.q(table)} "
-                f"({', '.join(self.q(c) for c in columns)})")
+        columns, unique, options = value
+        options = dict(options)
+        if "sql" in options:
+            return options["sql"]
+        lengths = dict(options.get("mysql_length", ()))  # prefix lengths of MySQL indexes
+        kind = options.get("mysql_prefix") or ("UNIQUE" if unique else "")
+        where = f" WHERE {options['sqlite_where']}" if "sqlite_where" in options else ""
+        columns = ", ".join(self.q(c) + (f"({lengths[c]})" if c in lengths else "")
+                            for c in columns)
+        return (f"CREATE {kind + ' ' if kind else ''}INDEX {self.q(name)} ON {self.q(table)} "
+                f"({columns}){where}")
 
     def drop_index(self, table, name):
         return f"DROP INDEX {self.q(name)}" + (f" ON {self.q(table)}" if self.mysql else "")
