@@ -164,7 +164,7 @@ class Check(Command):
         # command.check's own "No new upgrade operations detected." would repeat ours.
         config.cmd_opts.quiet = True
         with db.engine.connect() as connection:
-            lines, heads = _run(schema_check.differences, config, connection)
+            lines, heads = _run(schema_check.differences, config, connection, db.metadata)
         if not lines:
             print(f"Models match the migrations at head ({', '.join(heads)}).")
             return
@@ -250,7 +250,7 @@ class Adopt(Command):
         script = ScriptDirectory.from_config(config)
         with db.engine.connect() as connection:
             current = history.current_heads(connection)
-            state = history.situation(connection, script, current)
+            state = history.situation(connection, script, current, db.metadata)
             if state is None:
                 if current:
                     print(f"The database is already at revision {', '.join(current)}: nothing "
@@ -340,7 +340,7 @@ class Current(Command):
         script = ScriptDirectory.from_config(config)
         with db.engine.connect() as connection:
             current = history.current_heads(connection)
-            state = history.situation(connection, script, current)
+            state = history.situation(connection, script, current, db.metadata)
         if state is not None:
             print(history.message(state, current))
             return

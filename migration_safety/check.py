@@ -11,14 +11,14 @@ from migration_safety.options import CHECKING
 from migration_safety.risks import flatten
 
 
-def differences(config, connection):
+def differences(config, connection, models=None):
     """What autogenerate would write now, one line per operation, and the heads; no lines
     when in sync. The database (on *connection*) must be at head: the migrations at head are
-    what the models must match."""
+    what the models (a MetaData) must match."""
     script = ScriptDirectory.from_config(config)
     heads = sorted(script.get_heads())
     current = sorted(MigrationContext.configure(connection).get_current_heads())
-    state = situation(connection, script, current)
+    state = situation(connection, script, current, models)
     if state is not None:
         raise SafetyError(message(state, current))
     if current != heads:

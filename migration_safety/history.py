@@ -32,10 +32,14 @@ def unknown_revisions(script, current):
     return unknown
 
 
-def situation(connection, script, current=None):
+def situation(connection, script, current=None, models=None):
     """NO_HISTORY (the app's tables are there but no revision is recorded: db.create_all(),
     or a lost alembic_version), UNKNOWN_REVISION (alembic_version names a revision these
-    scripts do not have), or None when db upgrade can take it from here."""
+    scripts do not have), or None when db upgrade can take it from here.
+
+    The app's tables are those of the MetaData *models* (tables of another app sharing the
+    database do not count), or every table when it is not given.
+    """
     if current is None:
         current = current_heads(connection)
     if current:
@@ -43,7 +47,10 @@ def situation(connection, script, current=None):
     if inspect(connection).has_table(PROGRESS_TABLE):
         # The first revision failed half-way on MySQL: db upgrade resumes it (units.py).
         return None
-    return NO_HISTORY if app_tables(connection) else None
+    tables = app_tables(connection)
+    if models is not None:
+        tables = [name for name in tables if name in models.tables]
+    return NO_HISTORY if tables else None
 
 
 def message(state, current=()):
@@ -65,6 +72,7 @@ def refuse_unknown_history(migration_context):
     if "purge" in migration_context.opts or migration_context.script is None:
         return
     current = migration_context.get_current_heads()
-    state = situation(migration_context.connection, migration_context.script, current)
+    state = situation(migration_context.connection, migration_context.script, current,
+                      migration_context.opts.get("target_metadata"))
     if state is not None:
         raise SafetyError(f"{message(state, current)}. Nothing was changed.")

@@ -74,7 +74,7 @@ def database_status(app):
             current = MigrationContext.configure(connection).get_current_heads()
             # Only a database without a known revision costs more than that one query.
             state = None if set(current) == set(heads) else history.situation(
-                connection, script, current)
+                connection, script, current, db.metadata)
     except Exception as exc:  # any failure to answer is "unavailable", for a load balancer
         return Status("unavailable", heads=heads, error=describe(exc))
     if set(current) == set(heads):

@@ -493,3 +493,12 @@ def test_flask_db_upgrade_is_refused_the_same_way(project):
     assert len(errors) == 1
     assert errors[0].endswith(f"Error: {NO_HISTORY}. Nothing was changed.")
     assert "alembic_version" not in project.database.tables()
+
+
+def test_tables_of_another_app_alone_do_not_stop_db_upgrade(project):
+    """A database shared with something else is not a create_all() database of this app."""
+    project.database.execute("CREATE TABLE legacy_stuff (id INTEGER PRIMARY KEY)")
+    assert "db adopt" not in project.manage("db", "current").stdout
+    project.manage("db", "upgrade")
+    assert project.database.revisions() == [project.head()]
+    assert "legacy_stuff" in project.database.tables()
