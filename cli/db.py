@@ -305,8 +305,15 @@ class SafeStamp(Command):
 
     def run(self, directory, sql, tag, force, revision):
         config = _config(directory, None)
+        script = ScriptDirectory.from_config(config)
+        purge = False
+        if not sql:
+            with db.engine.connect() as connection:
+                # A revision these scripts do not have is replaced (alembic could not stamp
+                # from it); the schema check below still decides.
+                purge = history.unknown_revisions(
+                    script, history.current_heads(connection)) != []
         if not (sql or force):
-            script = ScriptDirectory.from_config(config)
             targets = [r for r in _run(script.get_revisions, revision) if r is not None]
             if len(targets) > 1:
                 _fail(f"'{revision}' is {len(targets)} revisions: db stamp checks one at a "
@@ -323,7 +330,7 @@ class SafeStamp(Command):
                     _fail(f"refusing to stamp {target}: its schema is not the database's "
                           "('python manage.py db adopt' finds the revision it matches; "
                           "--force stamps anyway)")
-        _run(command.stamp, config, revision, sql=sql, tag=tag)
+        _run(command.stamp, config, revision, sql=sql, tag=tag, purge=purge)
 
 
 class Current(Command):

@@ -502,3 +502,10 @@ def test_tables_of_another_app_alone_do_not_stop_db_upgrade(project):
     project.manage("db", "upgrade")
     assert project.database.revisions() == [project.head()]
     assert "legacy_stuff" in project.database.tables()
+
+
+def test_stamp_replaces_a_revision_the_scripts_do_not_have_when_the_schema_matches(project):
+    project.manage("db", "upgrade")
+    project.database.execute("UPDATE alembic_version SET version_num = '0123456789ab'")
+    project.manage("db", "stamp", "head")
+    assert project.database.revisions() == [project.head()]
