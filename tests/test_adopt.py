@@ -509,3 +509,25 @@ def test_stamp_replaces_a_revision_the_scripts_do_not_have_when_the_schema_match
     project.database.execute("UPDATE alembic_version SET version_num = '0123456789ab'")
     project.manage("db", "stamp", "head")
     assert project.database.revisions() == [project.head()]
+
+
+@mariadb_only
+def test_a_table_in_another_engine_is_a_difference_with_the_conversion(project):
+    create_all(project.database)
+    inspector = sa.inspect(project.database.engine)
+    referenced = {key["referred_table"] for name in inspector.get_table_names()
+                  for key in inspector.get_foreign_keys(name)}
+    # MyISAM has no foreign keys: a table that neither has nor is the target of one.
+    table = next(name for name in sorted(inspector.get_table_names())
+                 if name not in referenced and not inspector.get_foreign_keys(name))
+    project.database.execute(f"ALTER TABLE {table} ENGINE=MyISAM")
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1:-1] == [
+        f"  table {table}:",
+        f"    - engine MyISAM, the revision has InnoDB: convert it: ALTER TABLE {table} "
+        "ENGINE=InnoDB",
+    ]
+    project.database.execute(f"ALTER TABLE {table} ENGINE=InnoDB")
+    project.manage("db", "adopt")
+    assert project.database.revisions() == [project.head()]
