@@ -132,11 +132,12 @@ class Safety:
                 context.run_migrations()
             return
 
-        # A database of unknown history (db.create_all(), a lost alembic_version) gets db
-        # adopt's line before anything is written: never a half-applied first revision.
-        refuse_unknown_history(migration_context)
         connection = migration_context.connection
         with migration_lock(connection, self.lock_timeout) as keep_work_done:
+            # A database of unknown history (db.create_all(), a lost alembic_version) gets db
+            # adopt's line before anything is written: never a half-applied first revision.
+            # Under the lock: a run that started first may be creating the tables right now.
+            refuse_unknown_history(migration_context)
             self.runner = UnitRunner(migration_context)
             detach = None
             try:

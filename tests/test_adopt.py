@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 
 from app import create_app
 from exts import db
+from migration_safety.lock import migration_lock
 from migration_safety.names import KEEP_PREFIX
 from migration_safety.schemadiff import SQLITE_REBUILD
 from tests.backends import database_unused, mariadb_only, sqlite_only
@@ -531,3 +532,22 @@ def test_a_table_in_another_engine_is_a_difference_with_the_conversion(project):
     project.database.execute(f"ALTER TABLE {table} ENGINE=InnoDB")
     project.manage("db", "adopt")
     assert project.database.revisions() == [project.head()]
+
+
+@mariadb_only  # SQLite's lock is a transaction: a run's new tables are not seen before it ends
+def test_tables_a_running_upgrade_is_creating_do_not_send_the_next_run_to_adopt(project):
+    """The check waits for the migration lock: a run that holds it may be creating the tables
+    (MySQL commits each CREATE TABLE), and a second run must wait, not call that 'no
+    history'."""
+    engine = sa.create_engine(project.database.url)
+    try:
+        with engine.connect() as holder, migration_lock(holder, timeout=5):
+            db.metadata.create_all(holder)  # the first run, half-way through its revision
+            waiting = project.manage("db", "upgrade", check=False,
+                                     env={"MIGRATION_LOCK_TIMEOUT": "1"})
+    finally:
+        engine.dispose()
+    assert waiting.returncode == 1
+    assert one_error_line(waiting).startswith(
+        "Error: gave up after 1 s waiting for the migration lock on database")
+    assert "db adopt" not in waiting.stderr
