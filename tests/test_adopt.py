@@ -551,3 +551,33 @@ def test_tables_a_running_upgrade_is_creating_do_not_send_the_next_run_to_adopt(
     assert one_error_line(waiting).startswith(
         "Error: gave up after 1 s waiting for the migration lock on database")
     assert "db adopt" not in waiting.stderr
+
+
+def _write_revision(project, rev_id, down, body):
+    down_text = repr(down)
+    (project.root / "migrations" / "versions" / f"29990101_{rev_id}_branch.py").write_text(
+        f'"""branch drill {rev_id}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+        f"revision = {rev_id!r}\ndown_revision = {down_text}\nbranch_labels = None\n"
+        f"depends_on = None\n\n\ndef upgrade():\n    {body}\n\n\ndef downgrade():\n    pass\n")
+
+
+def _drop_every_table(database):
+    metadata = sa.MetaData()
+    metadata.reflect(database.engine)
+    with database.engine.begin() as conn:
+        metadata.drop_all(conn)
+
+
+def test_each_revision_of_a_branched_history_is_adopted_exactly(project):
+    base = project.head()
+    table = ("op.create_table({!r}, sa.Column('id', sa.Integer(), primary_key=True), "
+             "mysql_engine='InnoDB', mysql_charset='utf8mb4', mysql_collate='utf8mb4_unicode_ci')")
+    _write_revision(project, "b1b1b1b1b1b1", base, table.format("branch_one"))
+    _write_revision(project, "b2b2b2b2b2b2", base, table.format("branch_two"))
+    _write_revision(project, "b3b3b3b3b3b3", ("b1b1b1b1b1b1", "b2b2b2b2b2b2"), "pass")
+    for revision in ("b1b1b1b1b1b1", "b2b2b2b2b2b2", "b3b3b3b3b3b3"):
+        _drop_every_table(project.database)
+        project.manage("db", "upgrade", revision)
+        project.database.execute("DROP TABLE alembic_version")
+        project.manage("db", "adopt")
+        assert project.database.revisions() == [revision]
