@@ -13,13 +13,14 @@ from exts import db
 from migration_safety import adopt
 from migration_safety import check as schema_check
 from migration_safety import history
-from migration_safety.schemadiff import lines as difference_lines
 from migration_safety.errors import SafetyError
 from migration_safety.keep import Keeper
+from migration_safety.lock import migration_lock
 from migration_safety.logs import quiet
 from migration_safety.options import (
     ALLOW_DATA_LOSS, ALLOW_TABLE_COPY, FILL, MANAGE_PY, NO_INPUT, RENAME, Options,
 )
+from migration_safety.schemadiff import lines as difference_lines
 
 DIRECTORY = Option("-d", "--directory", dest="directory", default=None,
                    help="Migration script directory (default is 'migrations')")
@@ -62,7 +63,7 @@ def _x_args(x_arg, allow_data_loss=False, allow_table_copy=False):
     return x_arg
 
 
-def _run(fn, *args, **kwargs):
+def run_reporting_errors(fn, *args, **kwargs):
     """Run an alembic command; refusals and alembic errors become ``Error: ...``, exit 1."""
     try:
         return fn(*args, **kwargs)
@@ -121,9 +122,9 @@ class SafeMigrate(Command):
         if no_input:
             x_arg.append(NO_INPUT)
         config = _config(directory, x_arg, opts=["autogenerate"])
-        _run(command.revision, config, message, autogenerate=True, sql=sql, head=head,
-             splice=splice, branch_label=branch_label, version_path=version_path,
-             rev_id=rev_id)
+        run_reporting_errors(command.revision, config, message, autogenerate=True, sql=sql,
+                             head=head, splice=splice, branch_label=branch_label,
+                             version_path=version_path, rev_id=rev_id)
 
 
 class SafeUpgrade(Command):
@@ -136,7 +137,7 @@ class SafeUpgrade(Command):
 
     def run(self, directory, sql, tag, x_arg, allow_data_loss, allow_table_copy, revision):
         config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
-        _run(command.upgrade, config, revision, sql=sql, tag=tag)
+        run_reporting_errors(command.upgrade, config, revision, sql=sql, tag=tag)
 
 
 class SafeDowngrade(Command):
@@ -151,7 +152,7 @@ class SafeDowngrade(Command):
         if sql and revision == "-1":
             revision = "head:-1"
         config = _config(directory, _x_args(x_arg, allow_data_loss, allow_table_copy))
-        _run(command.downgrade, config, revision, sql=sql, tag=tag)
+        run_reporting_errors(command.downgrade, config, revision, sql=sql, tag=tag)
 
 
 class Check(Command):
@@ -164,7 +165,8 @@ class Check(Command):
         # command.check's own "No new upgrade operations detected." would repeat ours.
         config.cmd_opts.quiet = True
         with db.engine.connect() as connection:
-            lines, heads = _run(schema_check.differences, config, connection, db.metadata)
+            lines, heads = run_reporting_errors(schema_check.differences, config, connection,
+                                                db.metadata)
         if not lines:
             print(f"Models match the migrations at head ({', '.join(heads)}).")
             return
@@ -188,17 +190,11 @@ class Kept(Command):
     def run(self, purge, older_than):
         if older_than is not None and (older_than < 0 or not purge):
             _fail("--older-than takes a number of days (0 or more) and goes with --purge")
+        if purge:
+            run_reporting_errors(self._purge, older_than)
+            return
         with db.engine.begin() as connection:
             keeper = Keeper(connection)
-            if purge:
-                cutoff = None if older_than is None else (
-                    datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-                    - datetime.timedelta(days=older_than))
-                removed = keeper.purge(cutoff)
-                print(f"Purged {len(removed)} keep(s)"
-                      + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)"
-                                for e in removed))
-                return
             entries = keeper.entries()
             if not entries:
                 print("Nothing is kept: no accepted data loss is waiting to be restored.")
@@ -212,6 +208,21 @@ class Kept(Command):
                 print(f"  - {entry.name}: {entry.what()}, {entry.rows} row(s), {shown}, kept "
                       f"{_age(now - entry.created_at)} ago by the {entry.direction} of "
                       f"revision {entry.revision}")
+
+
+    @staticmethod
+    def _purge(older_than):
+        cutoff = None if older_than is None else (
+            datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            - datetime.timedelta(days=older_than))
+        with db.engine.connect() as connection:
+            # Not while a migration runs: a downgrade may be restoring from these very keeps.
+            with migration_lock(connection, current_app.config["MIGRATION_LOCK_TIMEOUT"]):
+                removed = Keeper(connection).purge(cutoff)
+                if connection.in_transaction():
+                    connection.commit()
+        print(f"Purged {len(removed)} keep(s)"
+              + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)" for e in removed))
 
 
 def _fail(message):
@@ -259,7 +270,7 @@ class Adopt(Command):
                     print("The database has none of the app's tables: nothing to adopt "
                           "('python manage.py db upgrade' creates them).")
                 return
-            finding = _run(adopt.find, config, connection)
+            finding = run_reporting_errors(adopt.find, config, connection)
         if finding.revision is None:
             closest = script.get_revision(finding.closest)
             print(f"The database matches no revision of the migration history. Closest: "
@@ -287,7 +298,7 @@ class Adopt(Command):
             return
         # purge: an unknown revision in alembic_version is replaced, not added to.
         with quiet("alembic.runtime.migration"):  # the line below says it
-            _run(command.stamp, config, found.revision, purge=True)
+            run_reporting_errors(command.stamp, config, found.revision, purge=True)
         print(f"The database matches revision {found.revision} ({found.doc}) exactly: stamped "
               f"it. {after}{alike}")
 
@@ -314,14 +325,16 @@ class SafeStamp(Command):
                 purge = history.unknown_revisions(
                     script, history.current_heads(connection)) != []
         if not (sql or force):
-            targets = [r for r in _run(script.get_revisions, revision) if r is not None]
+            targets = [r for r in run_reporting_errors(script.get_revisions, revision)
+                       if r is not None]
             if len(targets) > 1:
                 _fail(f"'{revision}' is {len(targets)} revisions: db stamp checks one at a "
                       "time (stamp each, or use --force)")
             if targets:
                 target = targets[0].revision
                 with db.engine.connect() as connection:
-                    differences = _run(adopt.differences_from, config, connection, target)
+                    differences = run_reporting_errors(adopt.differences_from, config,
+                                                       connection, target)
                 if differences:
                     print(f"The database does not match the schema of revision {target}, with "
                           f"{len(differences)} difference(s):")
@@ -330,7 +343,7 @@ class SafeStamp(Command):
                     _fail(f"refusing to stamp {target}: its schema is not the database's "
                           "('python manage.py db adopt' finds the revision it matches; "
                           "--force stamps anyway)")
-        _run(command.stamp, config, revision, sql=sql, tag=tag, purge=purge)
+        run_reporting_errors(command.stamp, config, revision, sql=sql, tag=tag, purge=purge)
 
 
 class Current(Command):
@@ -351,7 +364,7 @@ class Current(Command):
         if state is not None:
             print(history.message(state, current))
             return
-        _run(command.current, config, verbose=verbose)
+        run_reporting_errors(command.current, config, verbose=verbose)
 
 
 def add_safety_commands(migrate_manager):

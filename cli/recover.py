@@ -3,6 +3,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import current_app
 from flask_script import Command, Option
 
+from cli.db import run_reporting_errors
 from exts import db
 from migration_safety import units as steps
 from migration_safety.lock import migration_lock
@@ -18,6 +19,10 @@ class Recover(Command):
     )
 
     def run(self, forget):
+        run_reporting_errors(self._recover, forget)
+
+    @staticmethod
+    def _recover(forget):
         with db.engine.connect() as connection:
             if not steps.is_mysql(connection):
                 print(f"Nothing to recover on {connection.dialect.name}: a revision that fails "

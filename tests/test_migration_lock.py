@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from migration_safety.lock import migration_lock
+from tests.backends import mariadb_only
 from tests.schema_safety_support import state
 
 WAITING = "Waiting up to"
@@ -115,9 +116,10 @@ def test_a_waiting_upgrade_goes_on_once_the_lock_is_released(project, held_lock)
     assert version(project) == [project.head()]
 
 
-@pytest.mark.parametrize("args", [["upgrade"], ["downgrade", "base"], ["stamp", "base"]],
-                         ids=["upgrade", "downgrade", "stamp"])
-def test_commands_that_move_the_revision_wait_for_the_lock_at_most_its_timeout(
+@pytest.mark.parametrize("args", [["upgrade"], ["downgrade", "base"], ["stamp", "base"],
+                                  ["kept", "--purge"]],
+                         ids=["upgrade", "downgrade", "stamp", "purge"])
+def test_commands_that_change_the_database_wait_for_the_lock_at_most_its_timeout(
         project, held_lock, args):
     if args[0] != "upgrade":
         project.manage("db", "upgrade")
@@ -132,6 +134,17 @@ def test_commands_that_move_the_revision_wait_for_the_lock_at_most_its_timeout(
     assert "gave up after 1 s waiting for the" in errors[0] and "lock" in errors[0]
     assert "Run the command again when it has finished" in errors[0]
     assert state(project) == before
+
+
+@mariadb_only  # on SQLite db recover has nothing to do and takes no lock
+def test_db_recover_waits_for_the_lock_at_most_its_timeout(project, held_lock):
+    project.manage("db", "upgrade")
+    with held_lock:
+        result = project.manage("db", "recover", check=False,
+                                env={"MIGRATION_LOCK_TIMEOUT": "1"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "Error:" in line]
+    assert len(errors) == 1 and "gave up after 1 s waiting for the" in errors[0], result.stderr
 
 
 def test_read_only_commands_do_not_wait_for_the_lock(project, held_lock):

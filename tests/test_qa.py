@@ -12,7 +12,7 @@ from tests.site import text
 
 @pytest.fixture(autouse=True)
 def first_request_done(client):
-    """A process's first request also reads the migration revision (migrating/status.py):
+    """A process's first request also reads the migration revision (migration_safety/status.py):
     serve it here, uncached, so the tests count only the queries of the pages themselves."""
     assert client.get("/healthz").status_code == 200
 
