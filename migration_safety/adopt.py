@@ -38,7 +38,7 @@ class Finding:
     alike: list = field(default_factory=list)
 
 
-def history(script):
+def base_first(script):
     """Every revision of *script*, base first (parents before children)."""
     return list(reversed(list(script.walk_revisions("base", "heads"))))
 
@@ -46,7 +46,7 @@ def history(script):
 def revision_schemas(config, connection):
     """[(revision id, {table: Table}, extras)] for each revision of the history, base first."""
     script = ScriptDirectory.from_config(config)
-    revisions = history(script)
+    revisions = base_first(script)
     key = _fingerprint(connection, revisions)
     if key not in _SCHEMAS:
         _SCHEMAS[key] = _build(config, connection, revisions)

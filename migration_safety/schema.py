@@ -1,4 +1,4 @@
-"""A database's schema as plain data (reflected), and its differences from another, explained."""
+"""A database's schema as plain data, read the same way from the live and the scratch databases."""
 # Both sides of every comparison are reflected from the same kind of server (the live database
 # and a scratch one the revisions were run on, adopt.py), so what the server reports is
 # compared as it reports it: no guessing how a model would render on it.
