@@ -122,6 +122,8 @@ class SafeMigrate(Command):
         if no_input:
             x_arg.append(NO_INPUT)
         config = _config(directory, x_arg, opts=["autogenerate"])
+        if not sql:
+            _refuse_unknown_history(config)  # not alembic's "Target database is not up to date"
         run_reporting_errors(command.revision, config, message, autogenerate=True, sql=sql,
                              head=head, splice=splice, branch_label=branch_label,
                              version_path=version_path, rev_id=rev_id)
@@ -223,6 +225,16 @@ class Kept(Command):
                     connection.commit()
         print(f"Purged {len(removed)} keep(s)"
               + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)" for e in removed))
+
+
+def _refuse_unknown_history(config):
+    """Exit with db adopt's line when the database's history is unknown."""
+    script = ScriptDirectory.from_config(config)
+    with db.engine.connect() as connection:
+        current = history.current_heads(connection)
+        state = history.situation(connection, script, current, db.metadata)
+    if state is not None:
+        _fail(history.message(state, current))
 
 
 def _fail(message):

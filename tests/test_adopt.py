@@ -581,3 +581,12 @@ def test_each_revision_of_a_branched_history_is_adopted_exactly(project):
         project.database.execute("DROP TABLE alembic_version")
         project.manage("db", "adopt")
         assert project.database.revisions() == [revision]
+
+
+def test_migrate_on_a_create_all_database_names_db_adopt(project):
+    create_all(project.database)
+    before = project.versions()
+    result = project.manage("db", "migrate", "-m", "anything", check=False)
+    assert result.returncode == 1
+    assert one_error_line(result) == f"Error: {NO_HISTORY}"
+    assert project.versions() == before
