@@ -26,7 +26,7 @@ def make_shell_context():
 
 MigrateCommand.add_command("init", InitMigrations())
 MigrateCommand.add_command("recover", Recover())
-add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade with data checks; check, kept
+add_safety_commands(MigrateCommand)  # migrate, upgrade, downgrade, stamp checked; check, adopt...
 
 manager = Manager(app)
 manager.add_command("db", MigrateCommand)

@@ -1,20 +1,26 @@
-"""manage.py's db commands that check the data: migrate, upgrade, downgrade, check, kept."""
+"""manage.py's db commands that check the data or the schema: migrate, upgrade, downgrade, check,
+kept, adopt, stamp, current."""
 import datetime
 import sys
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import current_app
 from flask_script import Command, Option
 
 from exts import db
+from migration_safety import adopt
 from migration_safety import check as schema_check
+from migration_safety import history
 from migration_safety.errors import SafetyError
 from migration_safety.keep import Keeper
 from migration_safety.lock import migration_lock
+from migration_safety.logs import quiet
 from migration_safety.options import (
     ALLOW_DATA_LOSS, ALLOW_TABLE_COPY, FILL, MANAGE_PY, NO_INPUT, RENAME, Options,
 )
+from migration_safety.schemadiff import lines as difference_lines
 
 DIRECTORY = Option("-d", "--directory", dest="directory", default=None,
                    help="Migration script directory (default is 'migrations')")
@@ -116,6 +122,8 @@ class SafeMigrate(Command):
         if no_input:
             x_arg.append(NO_INPUT)
         config = _config(directory, x_arg, opts=["autogenerate"])
+        if not sql:
+            _refuse_unknown_history(config)  # not alembic's "Target database is not up to date"
         run_reporting_errors(command.revision, config, message, autogenerate=True, sql=sql,
                              head=head, splice=splice, branch_label=branch_label,
                              version_path=version_path, rev_id=rev_id)
@@ -159,7 +167,8 @@ class Check(Command):
         # command.check's own "No new upgrade operations detected." would repeat ours.
         config.cmd_opts.quiet = True
         with db.engine.connect() as connection:
-            lines, heads = run_reporting_errors(schema_check.differences, config, connection)
+            lines, heads = run_reporting_errors(schema_check.differences, config, connection,
+                                                db.metadata)
         if not lines:
             print(f"Models match the migrations at head ({', '.join(heads)}).")
             return
@@ -218,6 +227,16 @@ class Kept(Command):
               + "".join(f"\n  - {e.name}: {e.what()}, {e.rows} row(s)" for e in removed))
 
 
+def _refuse_unknown_history(config):
+    """Exit with db adopt's line when the database's history is unknown."""
+    script = ScriptDirectory.from_config(config)
+    with db.engine.connect() as connection:
+        current = history.current_heads(connection)
+        state = history.situation(connection, script, current, db.metadata)
+    if state is not None:
+        _fail(history.message(state, current))
+
+
 def _fail(message):
     print(f"Error: {message}", file=sys.stderr)
     sys.exit(1)
@@ -239,10 +258,135 @@ def _age(delta):
     return f"{seconds // 86400} days"
 
 
+class Adopt(Command):
+    """Find the revision a database made without migrations (db.create_all()) matches; stamp it."""
+
+    option_list = (
+        DIRECTORY,
+        Option("--dry-run", dest="dry_run", action="store_true", default=False,
+               help="only report the revision the database matches (or how it differs); "
+                    "stamp nothing"),
+    )
+
+    def run(self, directory, dry_run):
+        config = _config(directory, None)
+        script = ScriptDirectory.from_config(config)
+        with db.engine.connect() as connection:
+            current = history.current_heads(connection)
+            state = history.situation(connection, script, current, db.metadata)
+            if state is None:
+                if current:
+                    print(f"The database is already at revision {', '.join(current)}: nothing "
+                          "to adopt ('python manage.py db upgrade' takes it from here).")
+                else:
+                    print("The database has none of the app's tables: nothing to adopt "
+                          "('python manage.py db upgrade' creates them).")
+                return
+            finding = run_reporting_errors(adopt.find, config, connection)
+        if finding.revision is None:
+            closest = script.get_revision(finding.closest)
+            print(f"The database matches no revision of the migration history. Closest: "
+                  f"revision {closest.revision} ({closest.doc}), with "
+                  f"{len(finding.differences)} difference(s):")
+            for line in difference_lines(finding.differences):
+                print(line)
+            print("Fix these, then run db adopt again. (Or record the closest revision anyway, "
+                  f"'python manage.py db stamp --force {closest.revision}', and let a migration "
+                  "settle the differences you keep: db migrate lists them.)")
+            _fail("the database matches no revision; nothing was changed")
+        found = script.get_revision(finding.revision)
+        later = len(list(script.iterate_revisions("heads", found.revision)))
+        after = (f"'python manage.py db upgrade' applies the {later} later revision(s)."
+                 if later else "It is the head: the database is up to date.")
+        alike = ""
+        if finding.alike:
+            alike = (f"\nNote: the older revision(s) {', '.join(finding.alike)} have the same "
+                     "schema (the revisions after them change only data, or what adopt does "
+                     "not compare): if those changes were never made to this database, stamp "
+                     "the revision it is at instead ('python manage.py db stamp REVISION').")
+        if dry_run:
+            print(f"The database matches revision {found.revision} ({found.doc}) exactly. "
+                  f"--dry-run: nothing was stamped.{alike}")
+            return
+        # purge: an unknown revision in alembic_version is replaced, not added to.
+        with quiet("alembic.runtime.migration"):  # the line below says it
+            run_reporting_errors(command.stamp, config, found.revision, purge=True)
+        print(f"The database matches revision {found.revision} ({found.doc}) exactly: stamped "
+              f"it. {after}{alike}")
+
+
+class SafeStamp(Command):
+    """Record a revision without running it; refuses one whose schema is not the database's."""
+
+    option_list = (
+        DIRECTORY, SQL, TAG,
+        Option("--force", dest="force", action="store_true", default=False,
+               help="stamp even though the database's schema differs from the revision's "
+                    "(the next migrations may then fail or drop what they should not)"),
+        Option("revision", nargs="?", default="head", help="revision identifier"),
+    )
+
+    def run(self, directory, sql, tag, force, revision):
+        config = _config(directory, None)
+        script = ScriptDirectory.from_config(config)
+        purge = False
+        if not sql:
+            with db.engine.connect() as connection:
+                # A revision these scripts do not have is replaced (alembic could not stamp
+                # from it); the schema check below still decides.
+                purge = history.unknown_revisions(
+                    script, history.current_heads(connection)) != []
+        if not (sql or force):
+            targets = [r for r in run_reporting_errors(script.get_revisions, revision)
+                       if r is not None]
+            if len(targets) > 1:
+                _fail(f"'{revision}' is {len(targets)} revisions: db stamp checks one at a "
+                      "time (stamp each, or use --force)")
+            if targets:
+                target = targets[0].revision
+                with db.engine.connect() as connection:
+                    differences = run_reporting_errors(adopt.differences_from, config,
+                                                       connection, target)
+                if differences:
+                    print(f"The database does not match the schema of revision {target}, with "
+                          f"{len(differences)} difference(s):")
+                    for line in difference_lines(differences):
+                        print(line)
+                    _fail(f"refusing to stamp {target}: its schema is not the database's "
+                          "('python manage.py db adopt' finds the revision it matches; "
+                          "--force stamps anyway)")
+        run_reporting_errors(command.stamp, config, revision, sql=sql, tag=tag, purge=purge)
+
+
+class Current(Command):
+    """Display the current revision for each database (or why there is none to show)."""
+
+    option_list = (
+        DIRECTORY,
+        Option("-v", "--verbose", dest="verbose", action="store_true", default=False,
+               help="Use more verbose output"),
+    )
+
+    def run(self, directory, verbose):
+        config = _config(directory, None)
+        script = ScriptDirectory.from_config(config)
+        with db.engine.connect() as connection:
+            current = history.current_heads(connection)
+            state = history.situation(connection, script, current, db.metadata)
+        if state is not None:
+            print(history.message(state, current))
+            return
+        run_reporting_errors(command.current, config, verbose=verbose)
+
+
 def add_safety_commands(migrate_manager):
-    """Put the commands above in place of Flask-Migrate's migrate, upgrade and downgrade."""
+    """Put the commands above in place of Flask-Migrate's migrate, upgrade, downgrade, stamp and
+    current, and add check, kept and adopt."""
     migrate_manager.add_command("migrate", SafeMigrate())
     migrate_manager.add_command("upgrade", SafeUpgrade())
     migrate_manager.add_command("downgrade", SafeDowngrade())
+    migrate_manager.add_command("stamp", SafeStamp())
+    migrate_manager.add_command("current", Current())
     migrate_manager.add_command("check", Check())
     migrate_manager.add_command("kept", Kept())
+    migrate_manager.add_command("adopt", Adopt())

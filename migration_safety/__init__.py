@@ -4,14 +4,15 @@
 # ``include_name`` for the tables autogenerate ignores) and runs the migrations under the lock.
 
 import contextlib
-import logging
 
 from sqlalchemy.engine import Connection
 
 from migration_safety import keep, online
 from migration_safety.errors import MigrationFailed
 from migration_safety.gate import Plan
+from migration_safety.history import refuse_unknown_history
 from migration_safety.lock import EXTERNAL_TRANSACTION, migration_lock
+from migration_safety.logs import quiet
 from migration_safety.names import include_name
 from migration_safety.options import Options
 from migration_safety.review import compare_type, review_autogenerate
@@ -57,7 +58,7 @@ class Safety:
         """``context.configure(connection=connection, **kwargs)`` plus what migration safety
         adds, the command's own ``fn`` wrapped by ``_gated``."""
         kwargs.update(self._configure_args(connection))
-        with _quiet("alembic.runtime.migration"):  # it logs "Context impl ..." once, below
+        with quiet("alembic.runtime.migration"):  # it logs "Context impl ..." once, below
             self.context.configure(connection=connection, **kwargs)
         # The command's fn is known once configured (MigrationContext.opts); configuring again
         # with the wrapped one is how env.py hands Alembic its own fn.
@@ -133,6 +134,10 @@ class Safety:
 
         connection = migration_context.connection
         with migration_lock(connection, self.lock_timeout) as keep_work_done:
+            # A database of unknown history (db.create_all(), a lost alembic_version) gets db
+            # adopt's line before anything is written: never a half-applied first revision.
+            # Under the lock: a run that started first may be creating the tables right now.
+            refuse_unknown_history(migration_context)
             self.runner = UnitRunner(migration_context)
             detach = None
             try:
@@ -153,17 +158,6 @@ class Safety:
                 if detach is not None:
                     detach()
                 self.runner = None
-
-
-@contextlib.contextmanager
-def _quiet(name):
-    logger = logging.getLogger(name)
-    saved = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(saved)
 
 
 class ForeignKeyViolation(Exception):

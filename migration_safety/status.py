@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
+from migration_safety import history
 from migration_safety.errors import describe
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,8 @@ class Status:
     """What the database's alembic_version says, compared with the migration scripts."""
 
     def __init__(self, state, current=(), heads=(), pending=0, error=None):
-        self.state = state          # at-head, behind, unknown-revision or unavailable
+        # at-head, behind, unavailable, or history.NO_HISTORY / UNKNOWN_REVISION (db adopt)
+        self.state = state
         self.current = tuple(sorted(current))
         self.heads = tuple(sorted(heads))
         self.pending = pending
@@ -42,11 +44,9 @@ class Status:
             return None
         if self.state == "unavailable":
             return f"Could not read the database's migration revision: {self.error}"
+        if self.state in (history.NO_HISTORY, history.UNKNOWN_REVISION):
+            return history.message(self.state, self.current)
         current = ", ".join(self.current)
-        if self.state == "unknown-revision":
-            return (f"The database is at revision {current}, which this code's migrations do "
-                    "not have (was it migrated by a newer release?): deploy that release, or "
-                    "downgrade with it before running this one")
         plural = "s are" if self.pending != 1 else " is"
         where = f"at revision {current}" if current else "not migrated at all (no revision)"
         return (f"The database is behind the code: it is {where} and {self.pending} "
@@ -72,14 +72,19 @@ def database_status(app):
     try:
         with app.app_context(), db.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_heads()
+            # Only a database without a known revision costs more than that one query.
+            state = None if set(current) == set(heads) else history.situation(
+                connection, script, current, db.metadata)
     except Exception as exc:  # any failure to answer is "unavailable", for a load balancer
         return Status("unavailable", heads=heads, error=describe(exc))
     if set(current) == set(heads):
         return Status("at-head", current, heads)
+    if state is not None:
+        return Status(state, current, heads)
     try:
         pending = len(list(script.iterate_revisions(heads, current or "base")))
     except (CommandError, RevisionError):
-        return Status("unknown-revision", current, heads)
+        return Status(history.UNKNOWN_REVISION, current, heads)
     return Status("behind", current, heads, pending)
 
 

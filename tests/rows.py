@@ -46,3 +46,38 @@ def fill_new_tables(project):
                 # Only the columns the table has at this revision (username_key came later).
                 conn.execute(Table.insert().values(
                     **{name: value for name, value in row.items() if name in Table.c}))
+
+
+def fill_every_table(database):
+    """A row in every table of *database* but alembic_version: SAMPLE_ROWS' row where it has
+    one, else a value of each column's type (1 for keys, so foreign keys find their row)."""
+    metadata = sa.MetaData()
+    metadata.reflect(database.engine)
+    with database.engine.begin() as conn:
+        for table in metadata.sorted_tables:  # parents before the tables that point at them
+            if table.name != "alembic_version":
+                row = SAMPLE_ROWS.get(table.name) or _generic_row(table)
+                conn.execute(table.insert().values(
+                    **{name: value for name, value in row.items() if name in table.c}))
+
+
+def _generic_row(table):
+    return {column.name: _value(column) for column in table.columns}
+
+
+def _value(column):
+    if column.primary_key or column.foreign_keys:
+        return 1
+    enums = getattr(column.type, "enums", None)
+    if enums:
+        return enums[0]
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return None
+    if python_type is str:
+        return f"{column.name} one"[:getattr(column.type, "length", None) or None]
+    from datetime import date
+    from decimal import Decimal
+    return {int: 1, bool: False, float: 1.5, Decimal: Decimal("1.5"), bytes: b"x",
+            datetime: datetime(2026, 1, 1, 10, 0), date: date(2026, 1, 1)}.get(python_type)
