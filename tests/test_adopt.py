@@ -227,6 +227,7 @@ def test_a_tutorial_database_without_a_naming_convention_gets_its_keys_named(pro
     # Every foreign key of every table, as the database calls it (the server's name on MySQL,
     # its place among the table's unnamed keys on SQLite), and as the revision names it.
     inspector = sa.inspect(project.database.engine)
+    index_names = {index.name for table in metadata.tables.values() for index in table.indexes}
     expected = []
     for table in sorted(inspector.get_table_names()):
         keys = []
@@ -249,13 +250,28 @@ def test_a_tutorial_database_without_a_naming_convention_gets_its_keys_named(pro
                     f"the revision: drop it (ALTER TABLE {table} DROP FOREIGN KEY {server}) and "
                     f"create it again (ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY "
                     f"({column}) REFERENCES {parent} (id))")
+        # MySQL reports unique indexes as unique constraints too: the models' indexes kept
+        # their names.
+        uniques = [(key["column_names"], key["name"] or f"unnamed {number}")
+                   for number, key in enumerate(inspector.get_unique_constraints(table), 1)
+                   if key["name"] not in index_names]
+        if uniques and not keys:
+            expected.append(f"  table {table}:")
+        for columns, server in uniques:
+            name = f"uq_{table}_{'_'.join(columns)}"
+            if backend == "sqlite":
+                expected.append(f"    - unique constraint {server} ({', '.join(columns)}) is "
+                                f"named {name} in the revision: name it {name} {SQLITE_REBUILD}")
+            else:
+                expected.append(f"    - index {server} unique ({', '.join(columns)}) is named "
+                                f"{name} in the revision: rename it (ALTER TABLE {table} RENAME "
+                                f"INDEX {server} TO {name})")
     assert len(expected) >= 2, "the models have foreign keys"
     assert result.stdout.splitlines()[1:-1] == expected
     if backend == "mariadb":  # the statements offered are the fix
         for line in expected:
-            if "DROP FOREIGN KEY" in line:
-                for statement in line.split("(ALTER TABLE ")[1:]:
-                    project.database.execute("ALTER TABLE " + statement.rsplit(")", 1)[0])
+            for statement in line.split("(ALTER TABLE ")[1:]:
+                project.database.execute("ALTER TABLE " + statement.rsplit(")", 1)[0])
         project.manage("db", "adopt")
         assert project.database.revisions() == [project.head()]
 
