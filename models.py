@@ -59,17 +59,18 @@ class EmailCaptchaModel(db.Model):
         return f"<EmailCaptchaModel {self.id} {self.email!r}>"
 
 
-class LoginFailureModel(db.Model):
-    """One failed login; recent rows per email throttle password guessing across workers."""
+class RateLimitSlotModel(db.Model):
+    """One use of a limit: a limit of N uses per window has at most N slot rows per bucket,
+    and a slot is taken again only once its last use is older than the window (limits.py)."""
 
-    __tablename__ = "login_failure"
+    __tablename__ = "rate_limit_slot"
 
-    id = db.Column(db.Integer, primary_key=True)
-    email = db.Column(db.String(100), nullable=False, index=True)
-    create_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+    bucket = db.Column(db.String(200), primary_key=True)
+    slot = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    taken_at = db.Column(db.DateTime, nullable=False, index=True)
 
     def __repr__(self):
-        return f"<LoginFailureModel {self.id} {self.email!r}>"
+        return f"<RateLimitSlotModel {self.bucket!r} {self.slot}>"
 
 
 class QuestionModel(db.Model):

@@ -1,12 +1,11 @@
 """Flask-WTF forms of the auth and qa blueprints, with the messages shown next to each field."""
+from email_validator import EmailNotValidError, validate_email
+from flask import request
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Regexp,
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Regexp,
                                 ValidationError)
-
-from exts import db
-from models import UserModel
 
 # Column sizes in models.py; a MySQL TEXT column holds 65,535 bytes, 10,000 emoji included.
 EMAIL_MAX = 100
@@ -29,19 +28,71 @@ def normalize_email(value):
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def deliverable_email(form, field):
+    """A syntactically valid address that SMTP without SMTPUTF8 can carry, in its one form.
+
+    A domain in any script is fine (it is mailed in its IDNA form, xn--...), and stored in
+    Unicode, so that both spellings are one account. A mailbox name (before the @) outside
+    ASCII needs SMTPUTF8, which most mail servers on the way do not offer: it is refused here
+    rather than failing at sending.
+    """
+    local = field.data.rpartition("@")[0]
+    if not local.isascii():
+        raise ValidationError("Use only ASCII letters, digits and . _ + - before the @: "
+                              "mail to other characters there cannot be delivered.")
+    try:
+        address = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ValidationError("Enter a valid email address, like name@example.com.") from None
+    field.data = address.normalized.lower()
+
+
+def mailbox(address):
+    """One name for the addresses that reach one mailbox: case and a +tag make no difference."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 def email_field(label="Email"):
     return StringField(label, filters=[normalize_email], validators=[
         DataRequired("Enter your email address."),
         Length(max=EMAIL_MAX, message=f"An email address has at most {EMAIL_MAX} characters."),
-        Email("Enter a valid email address, like name@example.com."),
+        deliverable_email,
     ])
 
 
-class CaptchaForm(FlaskForm):
+def submitted_text():
+    """The text fields of the request's body; None when nothing was submitted.
+
+    Flask-WTF would also hand the validators a field sent as a file upload (a FileStorage,
+    which they cannot measure: a 500), and a JSON body's numbers and lists. Here such a field
+    counts as not sent, so the form answers with its own message for it.
+    """
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return None
+    if request.form:
+        return request.form
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            return ImmutableMultiDict([(k, v) for k, v in body.items() if isinstance(v, str)])
+    return ImmutableMultiDict() if request.files else None
+
+
+class TextForm(FlaskForm):
+    """A form of text fields, filled from the request's text only (submitted_text)."""
+
+    def __init__(self, *args, **kwargs):
+        if not args and "formdata" not in kwargs:
+            kwargs["formdata"] = submitted_text()
+        super().__init__(*args, **kwargs)
+
+
+class CaptchaForm(TextForm):
     email = email_field()
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(TextForm):
     email = email_field()
     captcha = StringField("Code", filters=[strip], validators=[
         DataRequired("Enter the 6-digit code we emailed you."),
@@ -62,12 +113,8 @@ class RegisterForm(FlaskForm):
         EqualTo("password", message="The two passwords do not match."),
     ])
 
-    def validate_email(self, field):
-        if db.session.scalar(select(UserModel.id).where(UserModel.email == field.data)):
-            raise ValidationError("This email is already registered: log in instead.")
 
-
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     email = email_field()
     password = PasswordField("Password", validators=[
         DataRequired("Enter your password."),
@@ -75,7 +122,7 @@ class LoginForm(FlaskForm):
     ])
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(TextForm):
     title = StringField("Title", filters=[strip], validators=[
         DataRequired("Give your question a title."),
         Length(max=TITLE_MAX, message=f"A title has at most {TITLE_MAX} characters."),
@@ -86,7 +133,7 @@ class QuestionForm(FlaskForm):
     ])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(TextForm):
     content = TextAreaField("Your answer", filters=[strip], validators=[
         DataRequired("Write your answer first."),
         Length(max=CONTENT_MAX, message=f"At most {CONTENT_MAX:,} characters."),

@@ -5,14 +5,26 @@ from datetime import timedelta
 import pytest
 
 from exts import db
-from models import EmailCaptchaModel, LoginFailureModel, UserModel, utcnow
+from models import EmailCaptchaModel, RateLimitSlotModel, UserModel, utcnow
 from tests.data import another_worker, backdate
 from tests.http import free_port
 from tests.site import PASSWORD, Site, text
 
 
 def backdate_codes(address, seconds):
+    """Move *address*'s codes, and every use of the code-mail limits, into the past."""
     backdate(EmailCaptchaModel.query.filter_by(email=address), seconds)
+    backdate_slots("code-", seconds)
+
+
+def backdate_slots(prefix, seconds):
+    for row in RateLimitSlotModel.query.filter(RateLimitSlotModel.bucket.startswith(prefix)):
+        row.taken_at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def login_slots():
+    return RateLimitSlotModel.query.filter(RateLimitSlotModel.bucket.startswith("login:"))
 
 
 # --- the code mailed for registration -------------------------------------------------------
@@ -20,8 +32,8 @@ def backdate_codes(address, seconds):
 def test_send_code_mails_six_digits_from_a_real_smtp_server(site, mailbox, app):
     response = site.send_code("ann@example.com")
     assert response.status_code == 200
-    assert response.json == {"code": 200, "message": "A code was sent to ann@example.com. "
-                                                     "It is valid for 10 minutes."}
+    assert response.json == {"code": 200, "message": "We sent an email to ann@example.com. "
+                                                     "Codes are valid for 10 minutes."}
     (message,) = mailbox.messages
     assert message["To"] == "ann@example.com"
     assert message["Subject"] == "Your Q&A registration code"
@@ -62,13 +74,25 @@ def test_send_code_refuses_bad_email(site, mailbox, address, status, message):
     assert mailbox.messages == []
 
 
-def test_send_code_refuses_a_registered_email(site, mailbox):
+def test_send_code_answers_alike_for_a_registered_email_and_mails_its_owner(site, mailbox, app):
     site.signed_up("ann@example.com")
+    backdate_slots("code-", 61)
     mailbox.messages.clear()
-    response = site.send_code("ANN@example.com ")
-    assert response.status_code == 409
-    assert response.json["message"] == "This email is already registered: log in instead."
-    assert mailbox.messages == []
+    registered = site.send_code("ANN@example.com ")
+    unknown = site.send_code("bob@example.com")
+    assert registered.status_code == unknown.status_code == 200
+    assert registered.json["message"] == unknown.json["message"].replace("bob", "ann")
+    # The owner learns it by mail, and gets no code.
+    notice, code = mailbox.messages
+    assert (notice["To"], notice["Subject"]) == ("ann@example.com", "Your Q&A account")
+    assert "it has an account already: log in with it instead" in notice.get_content()
+    assert not re.search(r"\b\d{6}\b", notice.get_content())
+    assert code["To"] == "bob@example.com"
+    assert [c.email for c in EmailCaptchaModel.query] == ["ann@example.com", "bob@example.com"]
+    assert EmailCaptchaModel.query.filter_by(email="ann@example.com").one().used is True
+    # The owner's address keeps the same limits as any other.
+    again = site.send_code("ann@example.com")
+    assert (again.status_code, again.json["message"][:21]) == (429, "A code was just sent.")
 
 
 def test_send_code_once_a_minute_per_email(site, mailbox, app):
@@ -217,9 +241,9 @@ def test_code_nine_minutes_old_still_works(site, mailbox, app):
 def test_reused_code_is_refused(site, mailbox, app):
     assert site.register("ann@example.com").status_code == 302
     code = mailbox.last_code("ann@example.com")
-    # Same email again: the account exists.
+    # Same email again: the code is spent (the account is not mentioned to whoever asks).
     response = site.register("ann@example.com", code=code)
-    assert "This email is already registered: log in instead." in text(response)
+    assert "This code has already been used: ask for a new one." in text(response)
     # Even with the account gone, the used code does not open a second one.
     UserModel.query.delete()
     db.session.commit()
@@ -250,13 +274,18 @@ def test_code_for_another_email_is_refused(site, mailbox, app):
     assert "No code was sent to this email" in text(response)
 
 
-def test_duplicate_email_is_refused(site, app):
+def test_registering_a_registered_email_says_nothing_about_the_account(site, app):
     site.signed_up("ann@example.com")
     site.logout()
     response = site.register("ann@example.com", code="123456")
     assert response.status_code == 400
-    assert "This email is already registered: log in instead." in text(response)
+    page = text(response)
+    # What a stranger trying an address learns is about the code, as for any address.
+    assert "already registered" not in page
+    assert "This code has already been used: ask for a new one." in page
     assert UserModel.query.count() == 1
+    unknown = site.register("bob@example.com", code="123456")
+    assert "No code was sent to this email" in text(unknown)
 
 
 @pytest.mark.parametrize("path, data", [
@@ -332,7 +361,7 @@ def test_five_failed_logins_lock_the_email_for_ten_minutes(site, client, app):
     response = site.login()
     assert response.status_code == 429
     assert "Too many failed logins for this email. Try again in 10 minutes." in text(response)
-    assert LoginFailureModel.query.count() == 5
+    assert login_slots().count() == 5
     # Other accounts are not locked.
     assert site.login("bob@example.com", "whatever pw").status_code == 400
 
@@ -341,7 +370,7 @@ def test_five_failed_logins_lock_the_email_for_ten_minutes(site, client, app):
         assert Site(other.test_client(), None).login().status_code == 429
 
     # Ten minutes later the lock is gone.
-    backdate(LoginFailureModel.query, 10 * 60 + 1)
+    backdate_slots("login:", 10 * 60 + 1)
     assert site.login().status_code == 302
 
 
@@ -351,15 +380,19 @@ def test_successful_login_clears_earlier_failures(site, app):
     for _ in range(3):
         site.login(password="wrong password")
     assert site.login().status_code == 302
-    assert LoginFailureModel.query.count() == 0
+    assert login_slots().count() == 0
 
 
-def test_old_failures_are_pruned_for_every_email(site, app):
-    db.session.add_all([LoginFailureModel(email=address, create_time=utcnow() - timedelta(hours=2))
+def test_slots_a_day_old_are_pruned_for_every_bucket(site, app):
+    db.session.add_all([RateLimitSlotModel(bucket=f"login:{address}", slot=0,
+                                           taken_at=utcnow() - timedelta(days=1, minutes=1))
                         for address in ("ann@example.com", "bob@example.com", "cy@example.com")])
+    db.session.add(RateLimitSlotModel(bucket="login:dan@example.com", slot=0,
+                                      taken_at=utcnow() - timedelta(hours=23)))
     db.session.commit()
     site.login(password="wrong password")
-    assert [f.email for f in LoginFailureModel.query] == ["ann@example.com"]
+    assert sorted(r.bucket for r in login_slots()) == [
+        "login:ann@example.com", "login:dan@example.com"]
 
 
 def test_codes_a_day_old_are_pruned_when_a_code_is_sent(site, mailbox, app):
