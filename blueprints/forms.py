@@ -79,6 +79,10 @@ def submitted_text():
     return ImmutableMultiDict() if request.files else None
 
 
+EXPIRED = ("This page was open too long to be sent as it was (its security token expired). "
+           "What you typed is still here: check it and send it again.")
+
+
 class TextForm(FlaskForm):
     """A form of text fields, filled from the request's text only (submitted_text)."""
 
@@ -86,6 +90,16 @@ class TextForm(FlaskForm):
         if not args and "formdata" not in kwargs:
             kwargs["formdata"] = submitted_text()
         super().__init__(*args, **kwargs)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.meta.csrf and self.csrf_token.errors:
+            # Views that check the token through their form (the answer and question forms,
+            # exempt from CSRFProtect) show the form again, with what was typed and a fresh
+            # token, instead of a 400 page that loses an hour's text.
+            self.csrf_token.errors[:] = [EXPIRED if "expired" in error else error
+                                         for error in self.csrf_token.errors]
+        return valid
 
 
 class CaptchaForm(TextForm):
