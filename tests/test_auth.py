@@ -8,7 +8,10 @@ from exts import db
 from models import EmailCaptchaModel, RateLimitSlotModel, UserModel, utcnow
 from tests.data import another_worker, backdate
 from tests.http import free_port
-from tests.site import PASSWORD, Site, text
+from tests.mail import SlowMailbox, start_smtp_server
+from tests.site import PASSWORD, IsolatedClient, Site, text
+
+UNSENT = {"code": 503, "message": "The email could not be sent. Please try again later."}
 
 
 def backdate_codes(address, seconds):
@@ -138,6 +141,102 @@ def test_unreachable_mail_server_is_a_503_and_the_wait_is_not_applied(site, app,
     assert EmailCaptchaModel.query.count() == 0
     app.extensions["mail"].port = smtp_server.port
     assert site.send_code("ann@example.com").status_code == 200
+
+
+def test_an_smtp_server_too_slow_in_all_is_given_up_within_mail_timeout(make_app, smtp_server,
+                                                                         mailbox):
+    """MAIL_TIMEOUT bounds the whole exchange: a server that answers every command, each
+    within the timeout but not all of them, is given up, and no code or wait is left."""
+    slow = start_smtp_server(SlowMailbox(delay=1.2))
+    try:
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=slow.port, MAIL_TIMEOUT=2)
+        site = Site(IsolatedClient.of(app), mailbox)
+        response = site.send_code("ann@example.com")
+        assert (response.status_code, response.json) == (503, UNSENT)
+        assert EmailCaptchaModel.query.count() == 0 and RateLimitSlotModel.query.count() == 0
+        app.extensions["mail"].port = smtp_server.port
+        assert site.send_code("ann@example.com").status_code == 200
+        assert mailbox.recipients() == ["ann@example.com"]
+    finally:
+        slow.stop()
+
+
+def test_a_mailbox_name_outside_ascii_is_refused_in_the_form(site, mailbox, app):
+    response = site.send_code("ü@exämple.com")
+    assert response.status_code == 400
+    assert response.json["message"] == ("Use only ASCII letters, digits and . _ + - before the "
+                                        "@: mail to other characters there cannot be delivered.")
+    assert mailbox.messages == []
+    assert EmailCaptchaModel.query.count() == 0 and RateLimitSlotModel.query.count() == 0
+    page = text(site.register("ü@example.com", code="123456"))
+    assert "Use only ASCII letters, digits and . _ + - before the @" in page
+
+
+def test_an_internationalised_domain_is_mailed_in_its_idna_form_and_is_one_account(site, mailbox,
+                                                                                   app):
+    response = site.send_code("Ann@Exämple.com")
+    assert response.status_code == 200
+    assert response.json["message"].startswith("We sent an email to ann@exämple.com.")
+    [message] = mailbox.messages
+    assert message["To"] == "ann@xn--exmple-cua.com"
+    code = mailbox.last_code("ann@xn--exmple-cua.com")
+    assert [(c.email, c.captcha) for c in EmailCaptchaModel.query] == [("ann@exämple.com", code)]
+    assert site.register("ann@xn--exmple-cua.com", code=code).status_code == 302
+    assert UserModel.query.one().email == "ann@exämple.com"
+    assert site.login("ANN@EXÄMPLE.COM").status_code == 302
+
+
+def send_from(site, address, client_ip):
+    return site.client.post("/auth/captcha/email", data={"email": address},
+                            headers={"X-CSRFToken": site.token()},
+                            environ_base={"REMOTE_ADDR": client_ip})
+
+
+def test_plus_tags_and_case_reach_one_mailbox_and_share_its_wait(site, mailbox, app):
+    assert send_from(site, "victim@example.com", "10.0.0.1").status_code == 200
+    for address, ip in [("victim+1@example.com", "10.0.0.1"), ("Victim+2@EXAMPLE.com", "10.0.0.2"),
+                        ("VICTIM@example.com", "10.0.0.3")]:
+        response = send_from(site, address, ip)
+        assert response.status_code == 429
+        assert response.json["message"].startswith("A code was just sent. Try again in")
+    assert mailbox.recipients() == ["victim@example.com"]
+    # Over the hour the mailbox gets CODE_MAILS_PER_MAILBOX, from anywhere.
+    for n in range(4):
+        backdate_codes("victim@example.com", 61)
+        assert send_from(site, f"victim+{n}@example.com", f"10.0.1.{n}").status_code == 200
+    backdate_codes("victim@example.com", 61)
+    response = send_from(site, "victim+9@example.com", "10.0.2.1")
+    assert (response.status_code, response.json["message"]) == (
+        429, "Too many codes were sent to this address. Try again in 55 minutes.")
+    assert len(mailbox.messages) == 5
+
+
+def test_one_client_gets_a_few_code_mails_an_hour(make_app, mailbox):
+    site = Site(IsolatedClient.of(make_app(CODE_MAILS_PER_CLIENT=(3, 3600))), mailbox)
+    for n in range(3):
+        assert send_from(site, f"user{n}@example.com", "203.0.113.7").status_code == 200
+    refused = send_from(site, "user3@example.com", "203.0.113.7")
+    assert refused.status_code == 429 and 3590 <= int(refused.headers["Retry-After"]) <= 3600
+    assert refused.json["message"] == ("Too many codes were asked for from your network. Try "
+                                       "again in 60 minutes.")
+    # Its address was not held up by the refusal; another client is not held up at all.
+    assert send_from(site, "user3@example.com", "203.0.113.8").status_code == 200
+    # An IPv6 client holds a /64: its addresses count as one client.
+    for n in range(3):
+        assert send_from(site, f"six{n}@example.com", f"2001:db8:1:2::{n + 1}").status_code == 200
+    assert send_from(site, "six3@example.com", "2001:db8:1:2:ffff::9").status_code == 429
+    assert send_from(site, "six3@example.com", "2001:db8:1:3::1").status_code == 200
+    assert len(mailbox.messages) == 8
+
+
+def test_the_site_sends_at_most_its_share_of_code_mails(make_app, mailbox):
+    site = Site(IsolatedClient.of(make_app(CODE_MAILS_PER_SITE=(4, 3600))), mailbox)
+    for n in range(4):
+        assert send_from(site, f"user{n}@example.com", f"198.51.100.{n}").status_code == 200
+    refused = send_from(site, "user4@example.com", "198.51.100.9")
+    assert (refused.status_code, refused.json["message"]) == (
+        429, "Too many codes are being sent right now. Try again in 60 minutes.")
+    assert len(mailbox.messages) == 4
 
 
 # --- registering --------------------------------------------------------------------------
