@@ -55,21 +55,27 @@ class Use:
 
     def release(self):
         """Give the slot back, for a use that did not happen (a mail that was not sent)."""
-        with _autocommit() as conn:
-            # Only if it is still ours: after its window another request may hold it.
-            conn.execute(delete(SLOTS).where(SLOTS.c.bucket == self.bucket,
-                                             SLOTS.c.slot == self.slot,
-                                             SLOTS.c.taken_at == self.taken_at))
+        # Only if it is still ours: after its window another request may hold it.
+        _commit(delete(SLOTS).where(SLOTS.c.bucket == self.bucket, SLOTS.c.slot == self.slot,
+                                    SLOTS.c.taken_at == self.taken_at))
 
 
-def _autocommit():
-    # Each statement commits by itself, on a connection of its own: the request's session
-    # and its transaction are left alone, and no lock is held between statements.
-    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+def _commit(statement):
+    """Run *statement* in a transaction of its own: no lock is held past it (not across a
+    password check or an SMTP exchange). The request's session is used, so that no second
+    connection ever waits on a lock the request itself holds (SQLite has one writer)."""
+    try:
+        result = db.session.execute(statement)
+        db.session.commit()
+        return result
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def take(limit, identity):
-    """Take one of *identity*'s *limit.count* slots, or raise Limited.
+    """Take one of *identity*'s *limit.count* slots, or raise Limited. Commits the session:
+    call it before changing anything else.
 
     A slot is a row keyed (bucket, slot): a free slot is taken by an INSERT, which the primary
     key lets only one request win; a slot whose use has left the window is taken by an UPDATE
@@ -78,36 +84,39 @@ def take(limit, identity):
     """
     bucket = limit.bucket(identity)
     window = timedelta(seconds=limit.seconds)
-    with _autocommit() as conn:
-        # Each lost race means another request took a slot: after *count* of them the slots
-        # are all taken, and the next look says so.
-        for _ in range(limit.count + 2):
-            # Whole seconds, as a MySQL DATETIME keeps them: the time written is the time read.
-            now = utcnow().replace(microsecond=0)
-            held = dict(conn.execute(select(SLOTS.c.slot, SLOTS.c.taken_at)
-                                     .where(SLOTS.c.bucket == bucket)).all())
-            held = {slot: at for slot, at in held.items() if slot < limit.count}
-            live = sorted(at for at in held.values() if at > now - window)
-            free = [slot for slot in range(limit.count) if slot not in held]
-            stale = [slot for slot, at in held.items() if at <= now - window]
-            if not free and not stale:
-                raise Limited(limit, _seconds_until(live[0] + window, now))
-            # A random pick: parallel requests rarely aim at the same slot.
-            slot = random.choice(free or stale)
-            if _claim(conn, bucket, slot, held.get(slot), now):
-                return Use(bucket, slot, now, left=limit.count - len(live) - 1)
+    # Each lost race means another request took a slot: after *count* of them the slots are
+    # all taken, and the next look says so.
+    for _ in range(limit.count + 2):
+        # A look in a transaction of its own: on MySQL an older snapshot would show slots as
+        # they were.
+        db.session.commit()
+        # Whole seconds, as a MySQL DATETIME keeps them: the time written is the time read.
+        now = utcnow().replace(microsecond=0)
+        held = dict(db.session.execute(select(SLOTS.c.slot, SLOTS.c.taken_at)
+                                       .where(SLOTS.c.bucket == bucket)).all())
+        held = {slot: at for slot, at in held.items() if slot < limit.count}
+        live = sorted(at for at in held.values() if at > now - window)
+        free = [slot for slot in range(limit.count) if slot not in held]
+        stale = [slot for slot, at in held.items() if at <= now - window]
+        if not free and not stale:
+            db.session.commit()
+            raise Limited(limit, _seconds_until(live[0] + window, now))
+        # A random pick: parallel requests rarely aim at the same slot.
+        slot = random.choice(free or stale)
+        if _claim(bucket, slot, held.get(slot), now):
+            return Use(bucket, slot, now, left=limit.count - len(live) - 1)
     raise Limited(limit, 1)
 
 
-def _claim(conn, bucket, slot, was, now):
+def _claim(bucket, slot, was, now):
     try:
         if was is None:
             # The table only grows here: prune what no window still needs.
-            conn.execute(delete(SLOTS).where(
+            _commit(delete(SLOTS).where(
                 SLOTS.c.taken_at < now - timedelta(seconds=LONGEST_WINDOW_SECONDS)))
-            conn.execute(insert(SLOTS).values(bucket=bucket, slot=slot, taken_at=now))
+            _commit(insert(SLOTS).values(bucket=bucket, slot=slot, taken_at=now))
             return True
-        claimed = conn.execute(update(SLOTS).where(
+        claimed = _commit(update(SLOTS).where(
             SLOTS.c.bucket == bucket, SLOTS.c.slot == slot, SLOTS.c.taken_at == was)
             .values(taken_at=now))
         return claimed.rowcount == 1
@@ -121,8 +130,7 @@ def _claim(conn, bucket, slot, was, now):
 
 def forget(limit, identity):
     """Free every slot of *identity* (a successful login ends the count of failures)."""
-    with _autocommit() as conn:
-        conn.execute(delete(SLOTS).where(SLOTS.c.bucket == limit.bucket(identity)))
+    _commit(delete(SLOTS).where(SLOTS.c.bucket == limit.bucket(identity)))
 
 
 def _seconds_until(moment, now):

@@ -208,7 +208,8 @@ def test_a_worker_killed_while_smtp_hangs_leaves_the_mail_to_another(web, worker
 def test_two_workers_100_codes_100_mails_none_twice(web, workers, queue, smtp_server, mailbox,
                                                    database):
     pair = [workers(name, MAIL_PORT=smtp_server.port) for name in ("one", "two")]
-    site = web(**queued(queue, smtp_server.port))
+    # One client asking for 100 codes: above the per-client limit of a real site.
+    site = web(**queued(queue, smtp_server.port, CODE_MAILS_PER_CLIENT=(100, 3600)))
     addresses = [f"user{i}@example.com" for i in range(100)]
     for address in addresses:
         assert site.send_code(address).status_code == 200
