@@ -111,6 +111,25 @@ def test_registration_mail_goes_web_rabbitmq_worker_smtp(web, workers, queue, sm
         "status": "ok", "queue": queue, "waiting": 0, "workers": 1}
 
 
+@pytest.mark.rabbitmq
+def test_an_address_with_an_account_gets_its_notice_through_the_queue(web, workers, queue,
+                                                                      smtp_server, mailbox,
+                                                                      database):
+    database.execute("INSERT INTO user (username, email, password_hash, join_time) VALUES "
+                     "('ann', 'ann@example.com', 'scrypt:x', '2026-01-01 00:00:00')")
+    worker = workers("w", MAIL_PORT=smtp_server.port)
+    site = web(**queued(queue, smtp_server.port))
+    registered = site.send_code("ann@example.com")
+    unknown = site.send_code("bob@example.com")
+    assert (registered.status_code, unknown.status_code) == (200, 200)
+    assert registered.json["message"] == unknown.json["message"].replace("bob", "ann")
+    mailbox.wait_for(2)
+    [notice] = [m for m in mailbox.messages if m["To"] == "ann@example.com"]
+    assert notice["Subject"] == "Your Q&A account"
+    logged(worker, r"Mailed the account notice to ann@example\.com \(attempt 1\)$")
+    assert [email for email, _ in codes_in_database(database)] == ["bob@example.com"]
+
+
 def test_broker_down_answers_503_and_counts_no_code(web, database, caplog):
     dead = f"amqp://guest:guest@127.0.0.1:{free_port()}//"  # nothing listens: refused
     site = web(CELERY_BROKER_URL=dead, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
