@@ -111,10 +111,8 @@ def take(limit, identity):
 def _claim(bucket, slot, was, now):
     try:
         if was is None:
-            # The table only grows here: prune what no window still needs.
-            _commit(delete(SLOTS).where(
-                SLOTS.c.taken_at < now - timedelta(seconds=LONGEST_WINDOW_SECONDS)))
             _commit(insert(SLOTS).values(bucket=bucket, slot=slot, taken_at=now))
+            _prune(now)
             return True
         claimed = _commit(update(SLOTS).where(
             SLOTS.c.bucket == bucket, SLOTS.c.slot == slot, SLOTS.c.taken_at == was)
@@ -126,6 +124,17 @@ def _claim(bucket, slot, was, now):
         if exc.orig.args and exc.orig.args[0] in LOST_RACE_CODES:
             return False
         raise
+
+
+def _prune(now):
+    """Delete what no window still needs; the table only grows where this is called."""
+    try:
+        _commit(delete(SLOTS).where(
+            SLOTS.c.taken_at < now - timedelta(seconds=LONGEST_WINDOW_SECONDS)))
+    except OperationalError as exc:
+        if not (exc.orig.args and exc.orig.args[0] in LOST_RACE_CODES):
+            raise
+        # Another request's prune or insert was in the way: the next prune deletes these.
 
 
 def forget(limit, identity):
