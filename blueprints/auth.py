@@ -74,8 +74,8 @@ def client_address():
 
 
 def code_mail_limits():
-    """(limit, identity, what to say when it is reached) for one code mail, in the order
-    they are taken: the mailbox first, so that a mailbox's own wait costs the rest nothing."""
+    """(limit, whose, what to say when it is reached) for one code mail, in the order they
+    are taken: the mailbox first, so that a mailbox's own wait costs the rest nothing."""
     config = current_app.config
     return [
         (Limit("code-resend", 1, config["CAPTCHA_RESEND_SECONDS"]), "mailbox",
