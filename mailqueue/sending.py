@@ -1,5 +1,4 @@
-"""The registration mail (a code, or a notice to an account's owner), sent over SMTP within a
-deadline (or printed)."""
+"""The registration mail (a code, or an account notice), sent over SMTP within a deadline, or printed."""
 import smtplib
 import time
 
@@ -48,9 +47,9 @@ def send_code(email, code):
 
 
 class Deadline:
-    """Makes an smtplib client give up once *seconds* have passed since it was made, over all
-    its calls: each read and write waits only for the time left (a server that answers each
-    command just before a per-call timeout would otherwise hold the caller many times over)."""
+    """The time left of *seconds* for all the calls of one SMTP exchange: each read and write
+    waits only for what is left (a server that answers each command just before a per-call
+    timeout would otherwise hold the caller many times over)."""
 
     def __init__(self, seconds):
         self._end = time.monotonic() + seconds
