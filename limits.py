@@ -1,4 +1,4 @@
-"""Sliding-window limits (login checks, code mails) that every worker shares through the database."""
+"""Sliding-window limits (logins, code mails) that every worker shares through the database."""
 import math
 import random
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The registration mail (a code, or an account notice), sent over SMTP within a deadline, or printed."""
+"""Registration mail (a code or an account notice): sent over SMTP within a deadline, or printed."""
 import smtplib
 import time
 

@@ -162,7 +162,8 @@ def token_made_hours_ago(client, app, hours):
 
     with client.session_transaction() as session:
         raw = session["csrf_token"]
-    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token", signer=Earlier).dumps(raw)
+    serializer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token", signer=Earlier)
+    return serializer.dumps(raw)
 
 
 LONG_ANSWER = "An answer typed over a long afternoon.\n" * 50
