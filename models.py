@@ -59,6 +59,20 @@ class EmailCaptchaModel(db.Model):
         return f"<EmailCaptchaModel {self.id} {self.email!r}>"
 
 
+class LoginFailureModel(db.Model):
+    """No longer written (limits.py counts login checks now). Kept while the release before
+    it may still run: a deploy migrates before the old server stops. A later revision drops it."""
+
+    __tablename__ = "login_failure"
+
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(100), nullable=False, index=True)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    def __repr__(self):
+        return f"<LoginFailureModel {self.id} {self.email!r}>"
+
+
 class RateLimitSlotModel(db.Model):
     """One use of a limit: a limit of N uses per window has at most N slot rows per bucket,
     and a slot is taken again only once its last use is older than the window (limits.py)."""

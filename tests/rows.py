@@ -9,6 +9,8 @@ SAMPLE_ROWS = {
              "password_hash": "scrypt:x", "join_time": datetime(2026, 1, 1, 10, 0)},
     "email_captcha": {"id": 1, "email": "ann@example.com", "captcha": "123456",
                       "create_time": datetime(2026, 1, 1, 10, 0), "used": False, "attempts": 0},
+    "login_failure": {"id": 1, "email": "ann@example.com",
+                      "create_time": datetime(2026, 1, 1, 10, 0)},
     "rate_limit_slot": {"bucket": "login:ann@example.com", "slot": 0,
                         "taken_at": datetime(2026, 1, 1, 10, 0)},
     "question": {"id": 1, "title": "How do migrations work? 迁移 🚀", "content": "Body",

@@ -74,14 +74,14 @@ def test_shell_preloads_app_db_and_models(project):
     project.manage("db", "upgrade")
     script = (
         "print(sorted(set(dir()) & {'app', 'db', 'UserModel', 'EmailCaptchaModel',"
-        " 'QuestionModel', 'AnswerModel', 'RateLimitSlotModel'}))\n"
+        " 'QuestionModel', 'AnswerModel', 'LoginFailureModel'}))\n"
         "u = UserModel(username='ann', email='ann@example.com'); u.set_password('correct horse')\n"
         "db.session.add(u); db.session.commit()\n"
         "print('users:', UserModel.query.count(), app.config['SQLALCHEMY_DATABASE_URI'])\n"
     )
     result = project.manage("shell", "--no-ipython", "--no-bpython", "--no-ptipython",
                             "--no-ptpython", input=script)
-    assert ("['AnswerModel', 'EmailCaptchaModel', 'QuestionModel', 'RateLimitSlotModel', "
+    assert ("['AnswerModel', 'EmailCaptchaModel', 'LoginFailureModel', 'QuestionModel', "
             "'UserModel', 'app', 'db']" in result.stdout)
     assert f"users: 1 {project.database_url}" in result.stdout
     assert result.stderr == "\nnow exiting InteractiveConsole...\n"

@@ -60,13 +60,12 @@ def test_a_change_the_server_can_only_make_by_locking_fails_fast(project):
     but the server can do only with a lock fails at once, and says what to do."""
     seed(project)
     project.add_revision("o3", "no primary key", """
-        op.drop_constraint('pk_email_captcha', 'email_captcha', type_='primary')
+        op.drop_constraint('pk_login_failure', 'login_failure', type_='primary')
     """)
-    project.database.execute(
-        "INSERT INTO email_captcha (email, captcha, create_time, used, attempts) VALUES "
-        "('a@example.com', '1', '2026-01-01', 0, 0), ('b@example.com', '2', '2026-01-01', 0, 0), "
-        "('c@example.com', '3', '2026-01-01', 0, 0)")
-    project.database.execute("ALTER TABLE email_captcha MODIFY id INTEGER NOT NULL")
+    project.database.execute("INSERT INTO login_failure (email, create_time) VALUES "
+                             "('a@example.com', '2026-01-01'), ('b@example.com', '2026-01-01'), "
+                             "('c@example.com', '2026-01-01')")
+    project.database.execute("ALTER TABLE login_failure MODIFY id INTEGER NOT NULL")
     failed = project.manage("db", "upgrade", check=False, env=SMALL_LIMIT)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert "LOCK=NONE is not supported" in failed.stderr

@@ -14,8 +14,7 @@ stop = sys.argv[2]
 while not os.path.exists(stop):
     connection.execute("BEGIN IMMEDIATE")
     cursor = connection.execute(
-        "INSERT INTO email_captcha (email, captcha, create_time, used, attempts) "
-        "VALUES ('w@example.com', '123456', '2026-01-01', 0, 0)")
+        "INSERT INTO login_failure (email, create_time) VALUES ('w@example.com', '2026-01-01')")
     connection.execute("COMMIT")
     print(cursor.lastrowid, flush=True)
     time.sleep(0.002)
@@ -25,11 +24,10 @@ while not os.path.exists(stop):
 @sqlite_only  # MySQL alters the table in place
 def test_rows_committed_during_a_table_rebuild_are_all_there_afterwards(project, tmp_path):
     seed(project)
-    rows = ", ".join(f"('old{i}@example.com', '123456', '2026-01-01', 0, 0)" for i in range(20000))
-    project.database.execute("INSERT INTO email_captcha (email, captcha, create_time, used, "
-                             f"attempts) VALUES {rows}")
-    project.add_revision("w1", "longer code email", """
-        with op.batch_alter_table('email_captcha') as batch_op:
+    rows = ", ".join(f"('old{i}@example.com', '2026-01-01')" for i in range(20000))
+    project.database.execute(f"INSERT INTO login_failure (email, create_time) VALUES {rows}")
+    project.add_revision("w1", "longer login failure email", """
+        with op.batch_alter_table('login_failure') as batch_op:
             batch_op.alter_column('email', existing_type=sa.String(100), type_=sa.String(120),
                                   existing_nullable=False)
     """)
@@ -48,8 +46,8 @@ def test_rows_committed_during_a_table_rebuild_are_all_there_afterwards(project,
     committed = [int(line) for line in out.split()]
     assert len(committed) > 10, "the writer hardly ran"
     present = {row[0] for row in project.database.execute(
-        "SELECT id FROM email_captcha WHERE email = 'w@example.com'")}
+        "SELECT id FROM login_failure WHERE email = 'w@example.com'")}
     assert set(committed) <= present
-    assert project.database.execute("SELECT COUNT(*) FROM email_captcha WHERE email LIKE "
+    assert project.database.execute("SELECT COUNT(*) FROM login_failure WHERE email LIKE "
                                     "'old%'")[0][0] == 20000
     assert project.database.execute("SELECT version_num FROM alembic_version") == [("w1",)]
