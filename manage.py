@@ -14,14 +14,15 @@ from cli.serve import CheckedServer
 from cli.seed import Seed
 from exts import db
 from mailqueue.worker import Worker
-from models import AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel, UserModel
+from models import (AnswerModel, EmailCaptchaModel, LoginFailureModel, QuestionModel,
+                    RateLimitSlotModel, UserModel)
 
 
 def make_shell_context():
     # The app the manager runs (commands run inside its context).
     return dict(app=current_app._get_current_object(), db=db, UserModel=UserModel, EmailCaptchaModel=EmailCaptchaModel,
                 QuestionModel=QuestionModel, AnswerModel=AnswerModel,
-                LoginFailureModel=LoginFailureModel)
+                LoginFailureModel=LoginFailureModel, RateLimitSlotModel=RateLimitSlotModel)
 
 
 MigrateCommand.add_command("init", InitMigrations())

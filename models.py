@@ -88,7 +88,8 @@ class EmailCaptchaModel(db.Model):
 
 
 class LoginFailureModel(db.Model):
-    """One failed login; recent rows per email throttle password guessing across workers."""
+    """No longer written (limits.py counts login checks now). Kept while the release before
+    it may still run: a deploy migrates before the old server stops. A later revision drops it."""
 
     __tablename__ = "login_failure"
 
@@ -98,6 +99,20 @@ class LoginFailureModel(db.Model):
 
     def __repr__(self):
         return f"<LoginFailureModel {self.id} {self.email!r}>"
+
+
+class RateLimitSlotModel(db.Model):
+    """One use of a limit: a limit of N uses per window has at most N slot rows per bucket,
+    and a slot is taken again only once its last use is older than the window (limits.py)."""
+
+    __tablename__ = "rate_limit_slot"
+
+    bucket = db.Column(db.String(200), primary_key=True)
+    slot = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    taken_at = db.Column(db.DateTime, nullable=False, index=True)
+
+    def __repr__(self):
+        return f"<RateLimitSlotModel {self.bucket!r} {self.slot}>"
 
 
 class QuestionModel(db.Model):

@@ -91,11 +91,20 @@ class Config:
     # werkzeug's scrypt at its full cost (N=32768): about 0.1-0.5 s of CPU a hash.
     PASSWORD_HASH_METHOD = "scrypt"
 
+    # Limits (limits.py: shared by every worker through the database). A code is compared at
+    # most CAPTCHA_MAX_ATTEMPTS times; a password at most LOGIN_MAX_FAILURES times per email
+    # in LOGIN_WINDOW_SECONDS, until one is right.
     CAPTCHA_TTL_SECONDS = 10 * 60
-    CAPTCHA_RESEND_SECONDS = 60
     CAPTCHA_MAX_ATTEMPTS = 5
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 10 * 60
+    # Code mails, as (how many, per seconds): one mailbox (case and +tags aside) gets one per
+    # CAPTCHA_RESEND_SECONDS and CODE_MAILS_PER_MAILBOX in all; one client (its IP address, or
+    # its /64 for IPv6) asks for CODE_MAILS_PER_CLIENT; the site sends CODE_MAILS_PER_SITE.
+    CAPTCHA_RESEND_SECONDS = 60
+    CODE_MAILS_PER_MAILBOX = (5, 3600)
+    CODE_MAILS_PER_CLIENT = (10, 3600)
+    CODE_MAILS_PER_SITE = (500, 3600)
 
     @classmethod
     def init_app(cls, app):

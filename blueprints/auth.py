@@ -1,5 +1,6 @@
 """Accounts: register with a mailed code, log in and out, and the login_required decorator."""
 import functools
+import ipaddress
 import math
 import secrets
 from datetime import timedelta
@@ -7,15 +8,17 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template,
                    request, url_for)
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.forms import (USERNAME_TAKEN, CaptchaForm, LoginForm, RegisterForm,
+import limits
+from blueprints.forms import (USERNAME_TAKEN, CaptchaForm, LoginForm, RegisterForm, mailbox,
                               username_taken)
 from blueprints.sessions import log_in, log_out_everywhere, session_user
 from exts import db
+from limits import Limit
 from mailqueue.handoff import MailNotSent, hand_over_code
-from models import EmailCaptchaModel, LoginFailureModel, UserModel, utcnow
+from models import EmailCaptchaModel, UserModel, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -57,8 +60,39 @@ def first_error(form):
     return "Invalid request."
 
 
-def seconds_left(since, period, now):
-    return max(1, math.ceil((since + period - now).total_seconds()))
+def client_address():
+    """Who is asking, for per-client limits: an IPv6 client holds a whole /64, so it counts
+    as one. (Behind a proxy, REMOTE_ADDR must be the client's: see the README.)"""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def code_mail_limits():
+    """(limit, whose, what to say when it is reached) for one code mail, in the order they
+    are taken: the mailbox first, so that a mailbox's own wait costs the rest nothing."""
+    config = current_app.config
+    return [
+        (Limit("code-resend", 1, config["CAPTCHA_RESEND_SECONDS"]), "mailbox",
+         "A code was just sent. Try again in {seconds} s."),
+        (Limit("code-mailbox", *config["CODE_MAILS_PER_MAILBOX"]), "mailbox",
+         "Too many codes were sent to this address. Try again in {minutes}."),
+        (Limit("code-client", *config["CODE_MAILS_PER_CLIENT"]), "client",
+         "Too many codes were asked for from your network. Try again in {minutes}."),
+        (Limit("code-site", *config["CODE_MAILS_PER_SITE"]), "site",
+         "Too many codes are being sent right now. Try again in {minutes}."),
+    ]
+
+
+def minutes(seconds):
+    count = math.ceil(seconds / 60)
+    return f"{count} minute{'' if count == 1 else 's'}"
 
 
 @bp.route("/captcha/email", methods=["POST"])
@@ -67,40 +101,51 @@ def captcha_email():
     if not form.validate():
         return jsonify(code=400, message=first_error(form)), 400
     email = form.email.data
-    if db.session.scalar(select(UserModel.id).where(UserModel.email == email)):
-        return jsonify(code=409, message="This email is already registered: log in instead."), 409
-
-    config = current_app.config
-    now = utcnow()
-    resend = timedelta(seconds=config["CAPTCHA_RESEND_SECONDS"])
-    last_sent = db.session.scalar(
-        select(func.max(EmailCaptchaModel.create_time)).where(EmailCaptchaModel.email == email))
-    if last_sent is not None and last_sent > now - resend:
-        wait = seconds_left(last_sent, resend, now)
-        response = jsonify(code=429, message=f"A code was just sent. Try again in {wait} s.",
-                           retry_after=wait)
+    identities = {"mailbox": mailbox(email), "client": client_address(), "site": "all"}
+    uses = []
+    try:
+        for limit, kind, message in code_mail_limits():
+            uses.append(limits.take(limit, identities[kind]))
+    except limits.Limited as exc:
+        release(uses)
+        wait = exc.retry_after
+        message = message.format(seconds=wait, minutes=minutes(wait))
+        response = jsonify(code=429, message=message, retry_after=wait)
         response.headers["Retry-After"] = str(wait)
         return response, 429
 
-    code = f"{secrets.randbelow(10**6):06d}"
-    captcha = EmailCaptchaModel(email=email, captcha=code, create_time=now)
-    # Codes a day old are long expired; a day's margin still tells "expired" from "never sent".
-    db.session.execute(delete(EmailCaptchaModel).where(
-        EmailCaptchaModel.create_time < now - timedelta(days=1)))
-    db.session.add(captcha)
-    # Committed before sending so that no mailed code is missing from the database.
-    db.session.commit()
+    config = current_app.config
+    now = utcnow()
+    # A registered address gets the same answer, and its owner a notice instead of a code:
+    # this page must not tell a stranger who has an account.
+    registered = db.session.scalar(select(UserModel.id).where(UserModel.email == email))
+    code = None if registered else f"{secrets.randbelow(10**6):06d}"
     try:
-        # Sent now, or, with a broker, queued for the mail worker.
+        # Sent now, within MAIL_TIMEOUT, or, with a broker, queued for the mail worker.
         hand_over_code(email, code, now + timedelta(seconds=config["CAPTCHA_TTL_SECONDS"]))
     except MailNotSent as exc:
         current_app.logger.error("could not send the code to %s: %s", email, exc)
-        # Forget the row, so that the 60-second wait does not apply to a mail never sent.
-        db.session.delete(captcha)
-        db.session.commit()
+        # A mail that was not sent uses up no limit: the 60-second wait does not start.
+        release(uses)
         return jsonify(code=503, message="The email could not be sent. Please try again later."), 503
-    minutes = config["CAPTCHA_TTL_SECONDS"] // 60
-    return jsonify(code=200, message=f"A code was sent to {email}. It is valid for {minutes} minutes.")
+    except BaseException:
+        release(uses)
+        raise
+    if code is not None:
+        # Stored once the mail is on its way, never for a mail that failed. Codes a day old
+        # are long expired; a day's margin still tells "expired" from "never sent".
+        db.session.execute(delete(EmailCaptchaModel).where(
+            EmailCaptchaModel.create_time < now - timedelta(days=1)))
+        db.session.add(EmailCaptchaModel(email=email, captcha=code, create_time=now))
+        db.session.commit()
+    minutes_valid = config["CAPTCHA_TTL_SECONDS"] // 60
+    return jsonify(code=200, message=f"We sent an email to {email}. Codes are valid for "
+                                     f"{minutes_valid} minutes.")
+
+
+def release(uses):
+    for use in uses:
+        use.release()
 
 
 def check_captcha(email, code):
@@ -117,22 +162,29 @@ def check_captcha(email, code):
         return "This code has already been used: ask for a new one."
     if captcha.create_time < utcnow() - timedelta(seconds=config["CAPTCHA_TTL_SECONDS"]):
         return "This code has expired: ask for a new one."
-    if captcha.attempts >= max_attempts:
+    # The try is counted before the comparison, by an UPDATE that only succeeds while tries
+    # are left: parallel requests cannot compare more than max_attempts codes between them.
+    counted = db.session.execute(
+        update(EmailCaptchaModel)
+        .where(EmailCaptchaModel.id == captcha.id, EmailCaptchaModel.used.is_(False),
+               EmailCaptchaModel.attempts < max_attempts)
+        .values(attempts=EmailCaptchaModel.attempts + 1))
+    db.session.commit()
+    if counted.rowcount != 1:
+        db.session.refresh(captcha)
+        if captcha.used:
+            return "This code has already been used: ask for a new one."
         return "Too many wrong codes: ask for a new one."
     if not secrets.compare_digest(captcha.captcha, code):
-        left = max_attempts - captcha.attempts - 1
-        # An UPDATE, not a read-modify-write, so that parallel workers cannot lose a try.
-        db.session.execute(update(EmailCaptchaModel).where(EmailCaptchaModel.id == captcha.id)
-                           .values(attempts=EmailCaptchaModel.attempts + 1))
-        db.session.commit()
+        db.session.refresh(captcha)
+        left = max_attempts - captcha.attempts
         if left <= 0:
             return "Wrong code, and that was the last try: ask for a new one."
         return f"Wrong code: {left} {'try' if left == 1 else 'tries'} left."
     # Only one request can flip used from false to true: the code works once.
     used = db.session.execute(
         update(EmailCaptchaModel)
-        .where(EmailCaptchaModel.id == captcha.id, EmailCaptchaModel.used.is_(False),
-               EmailCaptchaModel.attempts < max_attempts)
+        .where(EmailCaptchaModel.id == captcha.id, EmailCaptchaModel.used.is_(False))
         .values(used=True))
     if used.rowcount != 1:
         db.session.rollback()
@@ -192,34 +244,26 @@ def login():
 def attempt_login(email, password):
     """Log in if allowed and right: (status, None), or (status, the message to show)."""
     config = current_app.config
-    now = utcnow()
-    window = timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
-    recent = select(LoginFailureModel.create_time).where(
-        LoginFailureModel.email == email, LoginFailureModel.create_time > now - window)
-    failures = db.session.scalars(recent.order_by(LoginFailureModel.create_time)).all()
-    limit = config["LOGIN_MAX_FAILURES"]
-    if len(failures) >= limit:
-        wait = math.ceil(seconds_left(failures[-limit], window, now) / 60)
-        return 429, (f"Too many failed logins for this email. Try again in {wait} "
-                     f"minute{'' if wait == 1 else 's'}.")
+    limit = Limit("login", config["LOGIN_MAX_FAILURES"], config["LOGIN_WINDOW_SECONDS"])
+    try:
+        # A slot per password check, taken before the check: parallel requests cannot check
+        # more passwords than the limit between them. Unknown emails count alike.
+        use = limits.take(limit, email)
+    except limits.Limited as exc:
+        return 429, (f"Too many failed logins for this email. Try again in "
+                     f"{minutes(exc.retry_after)}.")
 
     user = db.session.scalars(select(UserModel).where(UserModel.email == email)).first()
     if user is not None and user.check_password(password):
-        db.session.execute(delete(LoginFailureModel).where(LoginFailureModel.email == email))
-        db.session.commit()
+        limits.forget(limit, email)
         log_in(user)
         g.user = user
         return 200, None
     if user is None:
         UserModel.check_no_password(password)
-    # Failures older than the window no longer count, for any email: the table stays small.
-    db.session.execute(delete(LoginFailureModel).where(LoginFailureModel.create_time <= now - window))
-    db.session.add(LoginFailureModel(email=email, create_time=now))
-    db.session.commit()
-    left = limit - len(failures) - 1
-    if left <= 0:
-        minutes = math.ceil(window.total_seconds() / 60)
-        return 429, f"Wrong email or password. Too many failed logins: wait {minutes} minutes."
+    if use.left <= 0:
+        return 429, (f"Wrong email or password. Too many failed logins: wait "
+                     f"{minutes(limit.seconds)}.")
     return 400, "Wrong email or password."
 
 

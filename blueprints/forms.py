@@ -1,8 +1,11 @@
 """Flask-WTF forms of the auth and qa blueprints, with the messages shown next to each field."""
+from email_validator import EmailNotValidError, validate_email
+from flask import request
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Regexp,
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Regexp,
                                 ValidationError)
 
 import visible_text
@@ -53,19 +56,85 @@ def username_taken(name):
 USERNAME_TAKEN = "This username is taken: choose another."
 
 
+def deliverable_email(form, field):
+    """A syntactically valid address that SMTP without SMTPUTF8 can carry, in its one form.
+
+    A domain in any script is fine (it is mailed in its IDNA form, xn--...), and stored in
+    Unicode, so that both spellings are one account. A mailbox name (before the @) outside
+    ASCII needs SMTPUTF8, which most mail servers on the way do not offer: it is refused here
+    rather than failing at sending.
+    """
+    local = field.data.rpartition("@")[0]
+    if not local.isascii():
+        raise ValidationError("Use only ASCII letters, digits and . _ + - before the @: "
+                              "mail to other characters there cannot be delivered.")
+    try:
+        address = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ValidationError("Enter a valid email address, like name@example.com.") from None
+    field.data = address.normalized.lower()
+
+
+def mailbox(address):
+    """One name for the addresses that reach one mailbox: case and a +tag make no difference."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 def email_field(label="Email"):
     return StringField(label, filters=[normalize_email], validators=[
         DataRequired("Enter your email address."),
         Length(max=EMAIL_MAX, message=f"An email address has at most {EMAIL_MAX} characters."),
-        Email("Enter a valid email address, like name@example.com."),
+        deliverable_email,
     ])
 
 
-class CaptchaForm(FlaskForm):
+def submitted_text():
+    """The text fields of the request's body; None when nothing was submitted.
+
+    Flask-WTF would also hand the validators a field sent as a file upload (a FileStorage,
+    which they cannot measure: a 500), and a JSON body's numbers and lists. Here such a field
+    counts as not sent, so the form answers with its own message for it.
+    """
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return None
+    if request.form:
+        return request.form
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            return ImmutableMultiDict([(k, v) for k, v in body.items() if isinstance(v, str)])
+    return ImmutableMultiDict() if request.files else None
+
+
+EXPIRED = ("This page was open too long to be sent as it was (its security token expired). "
+           "What you typed is still here: check it and send it again.")
+
+
+class TextForm(FlaskForm):
+    """A form of text fields, filled from the request's text only (submitted_text)."""
+
+    def __init__(self, *args, **kwargs):
+        if not args and "formdata" not in kwargs:
+            kwargs["formdata"] = submitted_text()
+        super().__init__(*args, **kwargs)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.meta.csrf and self.csrf_token.errors:
+            # Views that check the token through their form (the answer and question forms,
+            # exempt from CSRFProtect) show the form again, with what was typed and a fresh
+            # token, instead of a 400 page that loses an hour's text.
+            self.csrf_token.errors[:] = [EXPIRED if "expired" in error else error
+                                         for error in self.csrf_token.errors]
+        return valid
+
+
+class CaptchaForm(TextForm):
     email = email_field()
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(TextForm):
     email = email_field()
     captcha = StringField("Code", filters=[strip], validators=[
         DataRequired("Enter the 6-digit code we emailed you."),
@@ -87,9 +156,6 @@ class RegisterForm(FlaskForm):
         EqualTo("password", message="The two passwords do not match."),
     ])
 
-    def validate_email(self, field):
-        if db.session.scalar(select(UserModel.id).where(UserModel.email == field.data)):
-            raise ValidationError("This email is already registered: log in instead.")
 
     def validate_username(self, field):
         # One name as people read it: "Bob", "ＢＯＢ" and "bob" with a zero-width space are one.
@@ -99,7 +165,7 @@ class RegisterForm(FlaskForm):
             raise ValidationError(USERNAME_TAKEN)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     email = email_field()
     password = PasswordField("Password", validators=[
         DataRequired("Enter your password."),
@@ -107,7 +173,7 @@ class LoginForm(FlaskForm):
     ])
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(TextForm):
     title = StringField("Title", filters=[strip], validators=[
         DataRequired("Give your question a title."),
         Length(max=TITLE_MAX, message=f"A title has at most {TITLE_MAX} characters."),
@@ -119,7 +185,7 @@ class QuestionForm(FlaskForm):
     ])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(TextForm):
     content = TextAreaField("Your answer", filters=[strip], validators=[
         DataRequired("Write your answer first."),
         Length(max=CONTENT_MAX, message=f"At most {CONTENT_MAX:,} characters."),

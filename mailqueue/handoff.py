@@ -14,7 +14,8 @@ class MailNotSent(Exception):
 
 
 def hand_over_code(email, code, expires_at):
-    """Send or queue the mail of *code*; *expires_at* is when the code expires (naive = UTC).
+    """Send or queue the mail of *code* (None: the notice that *email* has an account);
+    *expires_at* is when the code expires (naive = UTC).
 
     Returns once the SMTP server took the mail, or once the broker confirmed it holds the job;
     raises MailNotSent otherwise.

@@ -1,15 +1,33 @@
-"""The registration-code mail, sent over SMTP with a timeout on every call (or printed)."""
+"""Registration mail (a code or an account notice): sent over SMTP within a deadline, or printed."""
 import smtplib
+import time
 
+from email_validator import validate_email
 from flask import current_app
 from flask_mail import Message, sanitize_address, sanitize_addresses
 
 
+def ascii_email(address):
+    """*address* as SMTP carries it: the domain in its IDNA form (xn--...)."""
+    return validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email
+
+
 def code_message(email, code):
+    """The mail of *code*; with code None, the notice that *email* has an account already."""
+    if code is None:
+        # Asking for a code must not tell a stranger that the address has an account: its
+        # owner learns it here instead.
+        return Message(
+            subject="Your Q&A account",
+            recipients=[ascii_email(email)],
+            body=("Someone, maybe you, asked to register on Q&A with this address, but it has "
+                  "an account already: log in with it instead.\n"
+                  "If you did not ask, ignore this email.\n"),
+        )
     minutes = current_app.config["CAPTCHA_TTL_SECONDS"] // 60
     return Message(
         subject="Your Q&A registration code",
-        recipients=[email],
+        recipients=[ascii_email(email)],
         body=(f"Your registration code is {code}\n\n"
               f"It is valid for {minutes} minutes and can be used once.\n"
               "If you did not ask for it, ignore this email.\n"),
@@ -17,7 +35,8 @@ def code_message(email, code):
 
 
 def send_code(email, code):
-    """Send the code to *email* now; raises smtplib.SMTPException or OSError if not taken."""
+    """Send the mail of *code* (None: the account notice) to *email* now; raises
+    smtplib.SMTPException or OSError if the SMTP server did not take it within MAIL_TIMEOUT."""
     message = code_message(email, code)
     if current_app.config["MAIL_CONSOLE"]:
         current_app.logger.warning(
@@ -27,11 +46,42 @@ def send_code(email, code):
     deliver(message)
 
 
+class Deadline:
+    """The time left of *seconds* for all the calls of one SMTP exchange: each read and write
+    waits only for what is left (a server that answers each command just before a per-call
+    timeout would otherwise hold the caller many times over)."""
+
+    def __init__(self, seconds):
+        self._end = time.monotonic() + seconds
+
+    def left(self):
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
+
+
+def _within(deadline, smtp_class):
+    class Bounded(smtp_class):
+        def send(self, s):
+            if self.sock is not None:
+                self.sock.settimeout(deadline.left())
+            return super().send(s)
+
+        def getreply(self):
+            if self.sock is not None:
+                self.sock.settimeout(deadline.left())
+            return super().getreply()
+
+    return Bounded
+
+
 def deliver(message):
-    """Hand *message* to the SMTP server of MAIL_*; each SMTP call waits MAIL_TIMEOUT at most."""
+    """Hand *message* to the SMTP server of MAIL_*, within MAIL_TIMEOUT seconds in all."""
     state = current_app.extensions["mail"]
-    smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
-    smtp = smtp_class(state.server, state.port, timeout=current_app.config["MAIL_TIMEOUT"])
+    deadline = Deadline(current_app.config["MAIL_TIMEOUT"])
+    smtp_class = _within(deadline, smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP)
+    smtp = smtp_class(state.server, state.port, timeout=deadline.left())
     try:
         if state.use_tls:
             smtp.starttls()

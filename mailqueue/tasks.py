@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def send_code_job(task, email, code, expires_at):
-    """Mail *code* to *email*; *expires_at* (a Unix time) is when the code stops working."""
+    """Mail *code* to *email* (code None: the notice that *email* has an account already);
+    *expires_at* (a Unix time) is when the code stops working."""
     config = current_app.config
     attempt = task.request.retries + 1
     # An attempt must be able to finish while the code is valid: no code arrives expired.
@@ -39,7 +40,8 @@ def send_code_job(task, email, code, expires_at):
         log.warning("Could not mail the code to %s (attempt %d): %s; trying again in %.1f s",
                     email, attempt, problem, delay)
         raise task.retry(countdown=delay, exc=exc)
-    log.info("Mailed the code to %s (attempt %d)", email, attempt)
+    log.info("Mailed the %s to %s (attempt %d)", "code" if code is not None else "account notice",
+             email, attempt)
 
 
 def backoff(retries, first, most):

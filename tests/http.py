@@ -1,7 +1,9 @@
 """Talking to a server the tests started: a free port, and the first answer it gives."""
+import http.client
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 
@@ -27,3 +29,33 @@ def first_answer(url, seconds=30, process=None):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)  # the server is still starting: nothing to wait on but its port
+
+
+class Visitor:
+    """One browser of a server the tests started: its own session cookie, kept as it came
+    (Secure or not), over plain HTTP."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookie = None
+
+    def request(self, method, path, fields=None, headers=None):
+        """(status, body) of *method* *path*, with *fields* sent as a form."""
+        headers = dict(headers or {})
+        body = None
+        if fields is not None:
+            body = urllib.parse.urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            if value.startswith("session="):
+                self.cookie = value.split(";", 1)[0]
+        return response.status, text

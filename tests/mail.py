@@ -1,4 +1,5 @@
-"""A real SMTP server on loopback (aiosmtpd) and what it received; one that hangs first."""
+"""A real SMTP server on loopback (aiosmtpd) and its mail; one that hangs, one that is slow."""
+import asyncio
 import email
 import email.policy
 import logging
@@ -49,6 +50,31 @@ class Mailbox:
         codes = self.codes_for(address)
         assert codes, f"no mail reached {address}"
         return codes[-1]
+
+
+class SlowMailbox(Mailbox):
+    """A Mailbox whose server answers MAIL, RCPT and DATA each *delay* seconds late, as a
+    server under load does: every answer comes, none within the time of all three."""
+
+    def __init__(self, delay):
+        super().__init__()
+        self.delay = delay
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
 
 
 def start_smtp_server(mailbox=None, port=None, authenticator=None):

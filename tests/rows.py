@@ -11,6 +11,8 @@ SAMPLE_ROWS = {
                       "create_time": datetime(2026, 1, 1, 10, 0), "used": False, "attempts": 0},
     "login_failure": {"id": 1, "email": "ann@example.com",
                       "create_time": datetime(2026, 1, 1, 10, 0)},
+    "rate_limit_slot": {"bucket": "login:ann@example.com", "slot": 0,
+                        "taken_at": datetime(2026, 1, 1, 10, 0)},
     "question": {"id": 1, "title": "How do migrations work? 迁移 🚀", "content": "Body",
                  "create_time": datetime(2026, 1, 1, 10, 1), "author_id": 1},
     "answer": {"id": 1, "content": "Read the script first.",

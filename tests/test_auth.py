@@ -5,14 +5,29 @@ from datetime import timedelta
 import pytest
 
 from exts import db
-from models import EmailCaptchaModel, LoginFailureModel, UserModel, utcnow
+from models import EmailCaptchaModel, RateLimitSlotModel, UserModel, utcnow
 from tests.data import another_worker, backdate
 from tests.http import free_port
-from tests.site import PASSWORD, Site, text
+from tests.mail import SlowMailbox, start_smtp_server
+from tests.site import PASSWORD, IsolatedClient, Site, text
+
+UNSENT = {"code": 503, "message": "The email could not be sent. Please try again later."}
 
 
 def backdate_codes(address, seconds):
+    """Move *address*'s codes, and every use of the code-mail limits, into the past."""
     backdate(EmailCaptchaModel.query.filter_by(email=address), seconds)
+    backdate_slots("code-", seconds)
+
+
+def backdate_slots(prefix, seconds):
+    for row in RateLimitSlotModel.query.filter(RateLimitSlotModel.bucket.startswith(prefix)):
+        row.taken_at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def login_slots():
+    return RateLimitSlotModel.query.filter(RateLimitSlotModel.bucket.startswith("login:"))
 
 
 # --- the code mailed for registration -------------------------------------------------------
@@ -20,8 +35,8 @@ def backdate_codes(address, seconds):
 def test_send_code_mails_six_digits_from_a_real_smtp_server(site, mailbox, app):
     response = site.send_code("ann@example.com")
     assert response.status_code == 200
-    assert response.json == {"code": 200, "message": "A code was sent to ann@example.com. "
-                                                     "It is valid for 10 minutes."}
+    assert response.json == {"code": 200, "message": "We sent an email to ann@example.com. "
+                                                     "Codes are valid for 10 minutes."}
     (message,) = mailbox.messages
     assert message["To"] == "ann@example.com"
     assert message["Subject"] == "Your Q&A registration code"
@@ -62,13 +77,25 @@ def test_send_code_refuses_bad_email(site, mailbox, address, status, message):
     assert mailbox.messages == []
 
 
-def test_send_code_refuses_a_registered_email(site, mailbox):
+def test_send_code_answers_alike_for_a_registered_email_and_mails_its_owner(site, mailbox, app):
     site.signed_up("ann@example.com")
+    backdate_slots("code-", 61)
     mailbox.messages.clear()
-    response = site.send_code("ANN@example.com ")
-    assert response.status_code == 409
-    assert response.json["message"] == "This email is already registered: log in instead."
-    assert mailbox.messages == []
+    registered = site.send_code("ANN@example.com ")
+    unknown = site.send_code("bob@example.com")
+    assert registered.status_code == unknown.status_code == 200
+    assert registered.json["message"] == unknown.json["message"].replace("bob", "ann")
+    # The owner learns it by mail, and gets no code.
+    notice, code = mailbox.messages
+    assert (notice["To"], notice["Subject"]) == ("ann@example.com", "Your Q&A account")
+    assert "it has an account already: log in with it instead" in notice.get_content()
+    assert not re.search(r"\b\d{6}\b", notice.get_content())
+    assert code["To"] == "bob@example.com"
+    assert [c.email for c in EmailCaptchaModel.query] == ["ann@example.com", "bob@example.com"]
+    assert EmailCaptchaModel.query.filter_by(email="ann@example.com").one().used is True
+    # The owner's address keeps the same limits as any other.
+    again = site.send_code("ann@example.com")
+    assert (again.status_code, again.json["message"][:21]) == (429, "A code was just sent.")
 
 
 def test_send_code_once_a_minute_per_email(site, mailbox, app):
@@ -114,6 +141,102 @@ def test_unreachable_mail_server_is_a_503_and_the_wait_is_not_applied(site, app,
     assert EmailCaptchaModel.query.count() == 0
     app.extensions["mail"].port = smtp_server.port
     assert site.send_code("ann@example.com").status_code == 200
+
+
+def test_an_smtp_server_too_slow_in_all_is_given_up_within_mail_timeout(make_app, smtp_server,
+                                                                         mailbox):
+    """MAIL_TIMEOUT bounds the whole exchange: a server that answers every command, each
+    within the timeout but not all of them, is given up, and no code or wait is left."""
+    slow = start_smtp_server(SlowMailbox(delay=1.2))
+    try:
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=slow.port, MAIL_TIMEOUT=2)
+        site = Site(IsolatedClient.of(app), mailbox)
+        response = site.send_code("ann@example.com")
+        assert (response.status_code, response.json) == (503, UNSENT)
+        assert EmailCaptchaModel.query.count() == 0 and RateLimitSlotModel.query.count() == 0
+        app.extensions["mail"].port = smtp_server.port
+        assert site.send_code("ann@example.com").status_code == 200
+        assert mailbox.recipients() == ["ann@example.com"]
+    finally:
+        slow.stop()
+
+
+def test_a_mailbox_name_outside_ascii_is_refused_in_the_form(site, mailbox, app):
+    response = site.send_code("ü@exämple.com")
+    assert response.status_code == 400
+    assert response.json["message"] == ("Use only ASCII letters, digits and . _ + - before the "
+                                        "@: mail to other characters there cannot be delivered.")
+    assert mailbox.messages == []
+    assert EmailCaptchaModel.query.count() == 0 and RateLimitSlotModel.query.count() == 0
+    page = text(site.register("ü@example.com", code="123456"))
+    assert "Use only ASCII letters, digits and . _ + - before the @" in page
+
+
+def test_an_internationalised_domain_is_mailed_in_its_idna_form_and_is_one_account(site, mailbox,
+                                                                                   app):
+    response = site.send_code("Ann@Exämple.com")
+    assert response.status_code == 200
+    assert response.json["message"].startswith("We sent an email to ann@exämple.com.")
+    [message] = mailbox.messages
+    assert message["To"] == "ann@xn--exmple-cua.com"
+    code = mailbox.last_code("ann@xn--exmple-cua.com")
+    assert [(c.email, c.captcha) for c in EmailCaptchaModel.query] == [("ann@exämple.com", code)]
+    assert site.register("ann@xn--exmple-cua.com", code=code).status_code == 302
+    assert UserModel.query.one().email == "ann@exämple.com"
+    assert site.login("ANN@EXÄMPLE.COM").status_code == 302
+
+
+def send_from(site, address, client_ip):
+    return site.client.post("/auth/captcha/email", data={"email": address},
+                            headers={"X-CSRFToken": site.token()},
+                            environ_base={"REMOTE_ADDR": client_ip})
+
+
+def test_plus_tags_and_case_reach_one_mailbox_and_share_its_wait(site, mailbox, app):
+    assert send_from(site, "victim@example.com", "10.0.0.1").status_code == 200
+    for address, ip in [("victim+1@example.com", "10.0.0.1"), ("Victim+2@EXAMPLE.com", "10.0.0.2"),
+                        ("VICTIM@example.com", "10.0.0.3")]:
+        response = send_from(site, address, ip)
+        assert response.status_code == 429
+        assert response.json["message"].startswith("A code was just sent. Try again in")
+    assert mailbox.recipients() == ["victim@example.com"]
+    # Over the hour the mailbox gets CODE_MAILS_PER_MAILBOX, from anywhere.
+    for n in range(4):
+        backdate_codes("victim@example.com", 61)
+        assert send_from(site, f"victim+{n}@example.com", f"10.0.1.{n}").status_code == 200
+    backdate_codes("victim@example.com", 61)
+    response = send_from(site, "victim+9@example.com", "10.0.2.1")
+    assert (response.status_code, response.json["message"]) == (
+        429, "Too many codes were sent to this address. Try again in 55 minutes.")
+    assert len(mailbox.messages) == 5
+
+
+def test_one_client_gets_a_few_code_mails_an_hour(make_app, mailbox):
+    site = Site(IsolatedClient.of(make_app(CODE_MAILS_PER_CLIENT=(3, 3600))), mailbox)
+    for n in range(3):
+        assert send_from(site, f"user{n}@example.com", "203.0.113.7").status_code == 200
+    refused = send_from(site, "user3@example.com", "203.0.113.7")
+    assert refused.status_code == 429 and 3590 <= int(refused.headers["Retry-After"]) <= 3600
+    assert refused.json["message"] == ("Too many codes were asked for from your network. Try "
+                                       "again in 60 minutes.")
+    # Its address was not held up by the refusal; another client is not held up at all.
+    assert send_from(site, "user3@example.com", "203.0.113.8").status_code == 200
+    # An IPv6 client holds a /64: its addresses count as one client.
+    for n in range(3):
+        assert send_from(site, f"six{n}@example.com", f"2001:db8:1:2::{n + 1}").status_code == 200
+    assert send_from(site, "six3@example.com", "2001:db8:1:2:ffff::9").status_code == 429
+    assert send_from(site, "six3@example.com", "2001:db8:1:3::1").status_code == 200
+    assert len(mailbox.messages) == 8
+
+
+def test_the_site_sends_at_most_its_share_of_code_mails(make_app, mailbox):
+    site = Site(IsolatedClient.of(make_app(CODE_MAILS_PER_SITE=(4, 3600))), mailbox)
+    for n in range(4):
+        assert send_from(site, f"user{n}@example.com", f"198.51.100.{n}").status_code == 200
+    refused = send_from(site, "user4@example.com", "198.51.100.9")
+    assert (refused.status_code, refused.json["message"]) == (
+        429, "Too many codes are being sent right now. Try again in 60 minutes.")
+    assert len(mailbox.messages) == 4
 
 
 # --- registering --------------------------------------------------------------------------
@@ -217,9 +340,9 @@ def test_code_nine_minutes_old_still_works(site, mailbox, app):
 def test_reused_code_is_refused(site, mailbox, app):
     assert site.register("ann@example.com").status_code == 302
     code = mailbox.last_code("ann@example.com")
-    # Same email again: the account exists.
+    # Same email again: the code is spent (the account is not mentioned to whoever asks).
     response = site.register("ann@example.com", code=code)
-    assert "This email is already registered: log in instead." in text(response)
+    assert "This code has already been used: ask for a new one." in text(response)
     # Even with the account gone, the used code does not open a second one.
     UserModel.query.delete()
     db.session.commit()
@@ -250,13 +373,18 @@ def test_code_for_another_email_is_refused(site, mailbox, app):
     assert "No code was sent to this email" in text(response)
 
 
-def test_duplicate_email_is_refused(site, app):
+def test_registering_a_registered_email_says_nothing_about_the_account(site, app):
     site.signed_up("ann@example.com")
     site.logout()
     response = site.register("ann@example.com", code="123456")
     assert response.status_code == 400
-    assert "This email is already registered: log in instead." in text(response)
+    page = text(response)
+    # What a stranger trying an address learns is about the code, as for any address.
+    assert "already registered" not in page
+    assert "This code has already been used: ask for a new one." in page
     assert UserModel.query.count() == 1
+    unknown = site.register("bob@example.com", code="123456")
+    assert "No code was sent to this email" in text(unknown)
 
 
 @pytest.mark.parametrize("path, data", [
@@ -264,8 +392,6 @@ def test_duplicate_email_is_refused(site, app):
                         "password": PASSWORD, "password_confirm": PASSWORD}),
     ("/auth/login", {"email": "ann@example.com", "password": PASSWORD}),
     ("/auth/logout", {}),
-    ("/qa/public", {"title": "t", "content": "c"}),
-    ("/answer/public", {"content": "c", "question_id": "1"}),
 ])
 def test_post_without_csrf_token_is_a_styled_400(client, path, data):
     response = client.post(path, data=data)
@@ -332,7 +458,7 @@ def test_five_failed_logins_lock_the_email_for_ten_minutes(site, client, app):
     response = site.login()
     assert response.status_code == 429
     assert "Too many failed logins for this email. Try again in 10 minutes." in text(response)
-    assert LoginFailureModel.query.count() == 5
+    assert login_slots().count() == 5
     # Other accounts are not locked.
     assert site.login("bob@example.com", "whatever pw").status_code == 400
 
@@ -341,7 +467,7 @@ def test_five_failed_logins_lock_the_email_for_ten_minutes(site, client, app):
         assert Site(other.test_client(), None).login().status_code == 429
 
     # Ten minutes later the lock is gone.
-    backdate(LoginFailureModel.query, 10 * 60 + 1)
+    backdate_slots("login:", 10 * 60 + 1)
     assert site.login().status_code == 302
 
 
@@ -351,15 +477,19 @@ def test_successful_login_clears_earlier_failures(site, app):
     for _ in range(3):
         site.login(password="wrong password")
     assert site.login().status_code == 302
-    assert LoginFailureModel.query.count() == 0
+    assert login_slots().count() == 0
 
 
-def test_old_failures_are_pruned_for_every_email(site, app):
-    db.session.add_all([LoginFailureModel(email=address, create_time=utcnow() - timedelta(hours=2))
+def test_slots_a_day_old_are_pruned_for_every_bucket(site, app):
+    db.session.add_all([RateLimitSlotModel(bucket=f"login:{address}", slot=0,
+                                           taken_at=utcnow() - timedelta(days=1, minutes=1))
                         for address in ("ann@example.com", "bob@example.com", "cy@example.com")])
+    db.session.add(RateLimitSlotModel(bucket="login:dan@example.com", slot=0,
+                                      taken_at=utcnow() - timedelta(hours=23)))
     db.session.commit()
     site.login(password="wrong password")
-    assert [f.email for f in LoginFailureModel.query] == ["ann@example.com"]
+    assert sorted(r.bucket for r in login_slots()) == [
+        "login:ann@example.com", "login:dan@example.com"]
 
 
 def test_codes_a_day_old_are_pruned_when_a_code_is_sent(site, mailbox, app):

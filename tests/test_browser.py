@@ -85,7 +85,7 @@ def test_a_visitor_registers_asks_answers_searches_and_logs_out(app, live_server
     page.fill("#email", "xiaoming@example.com")
     page.click("#send-code")
     expect(page.locator("#send-code-status")).to_have_text(
-        "A code was sent to xiaoming@example.com. It is valid for 10 minutes.")
+        "We sent an email to xiaoming@example.com. Codes are valid for 10 minutes.")
     expect(page.locator("#send-code")).to_be_disabled()
     expect(page.locator("#send-code")).to_have_text(re.compile(r"Resend in \d+ s"))
     code = mailbox.last_code("xiaoming@example.com")

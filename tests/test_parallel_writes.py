@@ -2,7 +2,6 @@
 import http.cookiejar
 import re
 import sqlite3
-import sys
 import threading
 import urllib.error
 import urllib.parse

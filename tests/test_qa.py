@@ -1,13 +1,15 @@
 """Ask, answer, read and search questions; constant SQL per page; the anonymous page cache."""
 import re
+import time
 from datetime import timedelta
 
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from exts import db
 from models import AnswerModel, QuestionModel, utcnow
 from tests.data import add_questions, another_worker, count_queries, make_user
-from tests.site import text
+from tests.site import csrf_token, text
 
 
 @pytest.fixture(autouse=True)
@@ -150,6 +152,78 @@ def test_answer_needs_login(site, client, app, ann):
                                                     "csrf_token": site.token()})
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
     assert AnswerModel.query.count() == 0
+
+
+def token_made_hours_ago(client, app, hours):
+    """A CSRF token of *client*'s session as its page would have carried it *hours* ago."""
+    class Earlier(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time() - hours * 3600)
+
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+    serializer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token", signer=Earlier)
+    return serializer.dumps(raw)
+
+
+LONG_ANSWER = "An answer typed over a long afternoon.\n" * 50
+
+
+def test_an_answer_sent_with_an_expired_token_comes_back_with_a_fresh_one(site, client, app,
+                                                                           ann):
+    (question,) = add_questions(ann, 1)
+    site.signed_up("bob@example.com")
+    client.get(f"/qa/detail/{question.id}")
+    stale = token_made_hours_ago(client, app, 1.1)
+    response = client.post("/answer/public", data={"content": LONG_ANSWER,
+                                                    "question_id": question.id,
+                                                    "csrf_token": stale})
+    assert response.status_code == 400
+    page = text(response)
+    assert "its security token expired" in page
+    # The text is in the form again, with a token that works.
+    assert LONG_ANSWER.strip().replace("\n", "&#10;")[:60] in page.replace("\n", "&#10;")
+    assert AnswerModel.query.count() == 0
+    fresh = csrf_token(page)
+    assert fresh != stale
+    again = client.post("/answer/public", data={"content": LONG_ANSWER,
+                                                 "question_id": question.id, "csrf_token": fresh})
+    assert again.status_code == 302
+    assert AnswerModel.query.one().content == LONG_ANSWER.strip()
+
+
+def test_a_question_sent_with_an_expired_token_comes_back_with_a_fresh_one(site, client, app):
+    site.signed_up()
+    client.get("/qa/public")
+    stale = token_made_hours_ago(client, app, 2)
+    response = client.post("/qa/public", data={"title": "Kept title", "content": LONG_ANSWER,
+                                               "csrf_token": stale})
+    assert response.status_code == 400
+    page = text(response)
+    assert "its security token expired" in page and 'value="Kept title"' in page
+    assert "An answer typed over a long afternoon." in page
+    assert QuestionModel.query.count() == 0
+    again = client.post("/qa/public", data={"title": "Kept title", "content": LONG_ANSWER,
+                                            "csrf_token": csrf_token(page)})
+    assert again.status_code == 302 and QuestionModel.query.one().title == "Kept title"
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_a_post_without_a_valid_token_is_refused_and_stores_nothing(site, client, app, ann,
+                                                                    token):
+    (question,) = add_questions(ann, 1)
+    site.signed_up("bob@example.com")
+    data = {"content": "hi", "question_id": question.id}
+    if token:
+        data["csrf_token"] = token
+    response = client.post("/answer/public", data=data)
+    assert response.status_code == 400
+    assert ("The CSRF token is missing." if token is None else "The CSRF token is invalid.") \
+        in text(response)
+    response = client.post("/qa/public", data={"title": "t", "content": "c", **(
+        {"csrf_token": token} if token else {})})
+    assert response.status_code == 400
+    assert AnswerModel.query.count() == 0 and QuestionModel.query.count() == 1  # ann's
 
 
 def test_answers_are_paginated(client, app, ann):

@@ -1,4 +1,5 @@
 """Security headers and CSP, cookie flags, size limits, and the styled error pages."""
+import io
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from exts import db
 from models import AnswerModel, UserModel
 from tests.cli import ROOT
 from tests.data import add_questions
+from tests.site import PASSWORD
 
 PAGES = ["/", "/auth/register", "/auth/login", "/search?q=x", "/no/such/page"]
 # Written out, not imported from app.py: a change to the policy must show up here.
@@ -65,7 +67,9 @@ def test_production_cookies_are_secure_and_hsts_is_sent(database, monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/auth/login", "/auth/register", "/qa/public", "/answer/public"])
-def test_oversize_post_is_a_styled_413(client, path):
+def test_oversize_post_is_a_styled_413(site, client, path):
+    if path.startswith(("/qa", "/answer")):
+        site.signed_up()  # a visitor who is not logged in is sent to log in, body unread
     response = client.post(path, data={"content": "x" * (600 * 1024)})
     assert response.status_code == 413
     page = response.get_data(as_text=True)
@@ -122,3 +126,57 @@ def test_error_pages_use_the_layout(client, path, status, name):
     page = response.get_data(as_text=True)
     assert f"<title>{status} {name} · Q&amp;A</title>" in page
     assert "navbar" in page and "bootstrap.min.css" in page
+
+
+# Every form and every field, a file upload in the field's place (the rest sent as text).
+UPLOADS = {
+    "/auth/captcha/email": ({"email": "ann@example.com"},
+                            {"email": "Enter your email address."}),
+    "/auth/register": ({"email": "ann@example.com", "captcha": "123456", "username": "ann",
+                        "password": PASSWORD, "password_confirm": PASSWORD},
+                       {"email": "Enter your email address.",
+                        "captcha": "Enter the 6-digit code we emailed you.",
+                        "username": "Choose a username.", "password": "Choose a password.",
+                        "password_confirm": "Type the password again."}),
+    "/auth/login": ({"email": "ann@example.com", "password": PASSWORD},
+                    {"email": "Enter your email address.", "password": "Enter your password."}),
+    "/qa/public": ({"title": "A title", "content": "A question"},
+                   {"title": "Give your question a title.",
+                    "content": "Describe your question."}),
+    "/answer/public": ({"content": "An answer", "question_id": "1"},
+                       {"content": "Write your answer first.",
+                        "question_id": "There is no such question to answer."}),
+    "/auth/logout": ({}, {}),
+}
+UPLOAD_CASES = [(path, field, message) for path, (_, messages) in UPLOADS.items()
+                for field, message in [*messages.items(),
+                                       ("csrf_token", "The CSRF token is missing.")]]
+
+
+@pytest.mark.parametrize("path, field, message", UPLOAD_CASES,
+                         ids=[f"{path}:{field}" for path, field, _ in UPLOAD_CASES])
+def test_a_field_sent_as_a_file_is_refused_with_the_forms_message(site, client, app, path,
+                                                                  field, message):
+    logged_in = path.startswith(("/qa", "/answer"))
+    if logged_in:
+        site.signed_up()
+        add_questions(UserModel.query.one(), 1)
+    fields, _ = UPLOADS[path]
+    data = {**fields, "csrf_token": site.token("/qa/public" if logged_in else "/auth/login")}
+    data[field] = (io.BytesIO(b"ann@example.com"), "upload.txt")
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    # A question id nobody can answer is the answer form's 404, as when it is missing.
+    assert response.status_code == (404 if field == "question_id" else 400)
+    body = response.json["message"] if path == "/auth/captcha/email" else response.get_data(
+        as_text=True)
+    assert message in body
+    assert UserModel.query.count() == (1 if logged_in else 0)
+    assert AnswerModel.query.count() == 0
+
+
+@pytest.mark.parametrize("body", [{"email": 5}, {"email": ["ann@example.com"]}, [1, 2], "x"])
+def test_a_json_body_of_anything_but_text_fields_is_refused_with_the_forms_message(site, client,
+                                                                                  body):
+    response = client.post("/auth/captcha/email", json=body,
+                           headers={"X-CSRFToken": site.token()})
+    assert (response.status_code, response.json["message"]) == (400, "Enter your email address.")
