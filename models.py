@@ -77,16 +77,16 @@ class QuestionModel(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     title = db.Column(db.String(200), nullable=False)
-    content = db.Column(db.Text, nullable=False)
-    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
-    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False, index=True)
     # Both kept by database triggers (migration 949dd11a1e1d), whoever inserts the rows.
     # seq numbers the questions 1, 2, 3... in the order they were asked, with no gaps, so that
     # page N of the list starts at a known seq: an index seek, not an OFFSET that reads and
     # skips every row before it.
     seq = db.Column(db.Integer, nullable=True, unique=True, index=True)
     # What COUNT(answers) would say, read with the question instead of counted per page.
-    answer_count = db.Column(db.Integer, nullable=False, server_default=db.text("0"))
+    answer_count = db.Column(db.Integer, nullable=False, server_default="0")
+    content = db.Column(db.Text, nullable=False)
+    create_time = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False, index=True)
 
     author = db.relationship(UserModel, backref=db.backref("questions", lazy="dynamic"))
 

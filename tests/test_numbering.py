@@ -114,3 +114,34 @@ def searched(database, word):
         rows = database.execute("SELECT id FROM search_mroonga WHERE MATCH (title, content) "
                                 "AGAINST (:w IN BOOLEAN MODE)", {"w": f'*D+ "{word}"'})
     return [row[0] for row in rows]
+
+
+def test_a_revision_that_rebuilds_question_keeps_its_triggers(project, database):
+    # On SQLite, altering a column copies the table into a new one (batch "move and copy"),
+    # which dropped the old table's triggers and failed on the RENAME (migration_safety/triggers.py).
+    project.manage("db", "upgrade")
+    project.add_revision("aa0000000001", "longer titles", """
+        with op.batch_alter_table('question') as batch_op:
+            batch_op.alter_column('title', existing_type=sa.String(200), type_=sa.String(300),
+                                  existing_nullable=False)
+    """, """
+        with op.batch_alter_table('question') as batch_op:
+            batch_op.alter_column('title', existing_type=sa.String(300), type_=sa.String(200),
+                                  existing_nullable=False)
+    """)
+    project.manage("db", "upgrade")
+    user = "user" if database.backend == "sqlite" else "`user`"
+    database.execute(f"INSERT INTO {user} (id, username, email, password_hash, join_time) "
+                     "VALUES (1, 'ann', 'ann@example.com', 'x', '2020-01-01')")
+    for title in ("first 分页", "second"):
+        database.execute("INSERT INTO question (title, content, create_time, author_id) "
+                         "VALUES (:t, 'x', '2020-01-01', 1)", {"t": title})
+    database.execute("INSERT INTO answer (content, create_time, question_id, author_id) "
+                     "VALUES ('x', '2020-01-01', 1, 1)")
+    assert_dense(database)
+    assert searched(database, "分页") == [1] and searched(database, "second") == [2]
+    project.manage("db", "downgrade", "--allow-data-loss")
+    database.execute("INSERT INTO question (title, content, create_time, author_id) "
+                     "VALUES ('third', 'x', '2020-01-01', 1)")
+    assert_dense(database)
+    assert searched(database, "third") == [3]

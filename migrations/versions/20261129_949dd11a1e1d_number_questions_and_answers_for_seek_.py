@@ -80,7 +80,7 @@ def upgrade():
 
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seq', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('answer_count', sa.Integer(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('answer_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_question_seq'), ['seq'], unique=True)
 
     if op.get_bind().dialect.name == "sqlite":
