@@ -96,9 +96,6 @@ class QuestionModel(db.Model):
 
 class AnswerModel(db.Model):
     __tablename__ = "answer"
-    # A question's answers in display order (newest first = seq descending): a page of them
-    # is an index range, however many the question has.
-    __table_args__ = (db.Index("ix_answer_question_id_seq", "question_id", "seq", unique=True),)
 
     id = db.Column(db.Integer, primary_key=True)
     content = db.Column(db.Text, nullable=False)
@@ -117,3 +114,9 @@ class AnswerModel(db.Model):
 
     def __repr__(self):
         return f"<AnswerModel {self.id} question={self.question_id}>"
+
+
+# A question's answers in display order (newest first = seq descending): a page of them is an
+# index range, however many the question has. Named by the convention (ix_answer_question_id),
+# so that it is renamed with its column, as the one-column index it replaced was.
+db.Index(None, AnswerModel.question_id, AnswerModel.seq, unique=True)

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, Integer, String, bindparam, text
 # - SQLite: FTS5's trigram tokenizer finds any run of 3+ characters; a table of the Chinese,
 #   Japanese and Korean characters and character pairs of each question (search_gram) finds
 #   the 1- and 2-character words those languages are full of (分页), which trigrams miss.
-# - MariaDB with Mroonga: a bigram full-text index finds runs of any length, CJK included.
+# - MariaDB with Mroonga: CJK runs of any length (bigrams), other words by prefix.
 # - MariaDB without Mroonga: LIKE, which reads every question (README, "Search").
 # So a word of 1 or 2 Latin letters is left out of a search, and said to be.
 SHORTEST = 3
@@ -141,12 +141,17 @@ def parameters(kind, terms):
             params["match"] = " ".join('"' + w.replace('"', '""') + '"' for w in long_words)
         return len(long_words), len(short_words), params
     if kind == MROONGA:
-        # Groonga's query syntax: *D+ makes words required; a quoted phrase is taken as it is
-        # (the bigram tokenizer matches it anywhere in a word).
-        quoted = " ".join('"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words)
-        return 1, 0, {"t0": f"*D+ {quoted}"}
+        # Groonga's query syntax: *D+ makes every word required. A plain word is a prefix
+        # (the index holds Latin words whole); anything else a quoted phrase, taken as it is.
+        return 1, 0, {"t0": "*D+ " + " ".join(map(_groonga_term, words))}
     params = {f"t{i}": "%" + re.sub(r"([!%_])", r"!\1", w) + "%" for i, w in enumerate(words)}
     return len(words), 0, params
+
+
+def _groonga_term(word):
+    if word.isalnum() and not any(map(is_cjk, word)):
+        return f"{word}*"
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def index_kind(connection):

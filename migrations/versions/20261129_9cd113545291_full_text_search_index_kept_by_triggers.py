@@ -78,14 +78,17 @@ SQLITE_DOWNGRADE = [
 ]
 
 # MariaDB: Mroonga (README, "Search"), a copy of title and content in a Mroonga table with a
-# bigram full-text index, which finds runs of any length in any script. Mroonga tables are
+# full-text index by TokenBigram: CJK text in character pairs (any run of 1+ characters is
+# found), other scripts by word (found by prefix: paginat*). Bigrams of Latin text too
+# (TokenBigramSplitSymbolAlphaDigit) would find any run, as SQLite's trigrams do, but took
+# three times as long to index (0.45 against 0.16 ms a question). Mroonga tables are
 # not transactional: REPLACE makes a row left by a rolled-back insert harmless, and reads
 # join question, which has no such row. Without Mroonga on the server, no index: search
 # falls back to LIKE.
 MROONGA_UPGRADE = [
     "CREATE TABLE search_mroonga (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
     "content TEXT NOT NULL, FULLTEXT INDEX ft_search_mroonga (title, content) "
-    "COMMENT 'tokenizer \"TokenBigramSplitSymbolAlphaDigit\"') ENGINE=Mroonga "
+    "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
     "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
     "INSERT INTO search_mroonga (id, title, content) SELECT id, title, content FROM question",
     "CREATE TRIGGER search_question_insert AFTER INSERT ON question FOR EACH ROW "
