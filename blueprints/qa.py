@@ -25,6 +25,7 @@ def question_url(qa_id):
         prefix = prefixes[request.script_root] = url_for("qa.qa_detail", qa_id=1)[:-1]
     return f"{prefix}{int(qa_id)}"
 
+
 SEARCH_MAX = 100
 
 

@@ -2,6 +2,7 @@
 import functools
 import re
 import unicodedata
+import weakref
 
 from markupsafe import Markup, escape
 from sqlalchemy import DateTime, Integer, String, bindparam, text
@@ -154,24 +155,22 @@ def _groonga_term(word):
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Per engine (one per database and process): the migration decided, and it does not change
+# while the app runs.
+KINDS = weakref.WeakKeyDictionary()
+
+
 def index_kind(connection):
     """Which search index the database has: SQLITE, MROONGA or LIKE (no index)."""
     if connection.dialect.name == "sqlite":
         return SQLITE
-    return _mysql_kind(connection.engine.url.render_as_string(hide_password=True), connection)
-
-
-_KINDS = {}
-
-
-def _mysql_kind(url, connection, _known=_KINDS):
-    # Once per database and process: the migration decided, and it does not change under us.
-    if url not in _known:
+    kind = KINDS.get(connection.engine)
+    if kind is None:
         found = connection.execute(text(
             "SELECT COUNT(*) FROM information_schema.tables "
             "WHERE table_schema = DATABASE() AND table_name = 'search_mroonga'")).scalar()
-        _known[url] = MROONGA if found else LIKE
-    return _known[url]
+        kind = KINDS[connection.engine] = MROONGA if found else LIKE
+    return kind
 
 
 def search(connection, terms, page, per_page):
