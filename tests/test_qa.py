@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from blueprints import search
 from exts import db
 from models import AnswerModel, QuestionModel, utcnow
 from tests.data import add_questions, another_worker, count_queries, make_user
@@ -13,8 +14,10 @@ from tests.site import text
 @pytest.fixture(autouse=True)
 def first_request_done(client):
     """A process's first request also reads the migration revision (migrating/status.py):
-    serve it here, uncached, so the tests count only the queries of the pages themselves."""
+    serve it here, uncached, so the tests count only the queries of the pages themselves. The
+    first search on MariaDB also reads which search index the database has (search.py)."""
     assert client.get("/healthz").status_code == 200
+    search.index_kind(db.session.connection())
 
 
 @pytest.fixture
