@@ -15,6 +15,7 @@ from migration_safety.lock import EXTERNAL_TRANSACTION, migration_lock
 from migration_safety.logs import quiet
 from migration_safety.names import include_name
 from migration_safety.options import Options
+from migration_safety.triggers import TriggerKeeper
 from migration_safety.review import compare_type, review_autogenerate
 from migration_safety.units import UnitRunner
 
@@ -105,11 +106,14 @@ class Safety:
             # nothing before the app turned foreign keys on): only new ones fail a revision.
             baseline = _orphans(connection) if connection.dialect.name == "sqlite" else None
             for index, (step, function) in enumerate(zip(revisions, functions)):
+                before = list(actions.get(index, []))
                 after = [self._restorer(migration_context, step)]
                 if baseline is not None:
+                    triggers = TriggerKeeper(connection)
+                    before.insert(0, triggers.before)
+                    after[:0] = [triggers.after]
                     after.append(_foreign_key_check(connection, baseline))
-                step.migration_fn = runner.wrap(step, function, before=actions.get(index, []),
-                                                after=after)
+                step.migration_fn = runner.wrap(step, function, before=before, after=after)
             return steps
 
         return fn

@@ -5,13 +5,26 @@ import re
 import sqlalchemy as sa
 from alembic.operations import BatchOperations, Operations, ops
 
+from migration_safety.names import is_ignored
 from migration_safety.private import installed_op
 
 _READ_ONLY_SQL = re.compile(r"^\s*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE)\b", re.IGNORECASE)
 _WRITE_TARGET = re.compile(
-    r"^\s*(?:UPDATE|INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|DELETE\s+FROM)\s+[`\"\[]?(\w+)",
+    r"^\s*(?:UPDATE|INSERT\s+(?:IGNORE\s+|OR\s+\w+\s+)?INTO|REPLACE\s+INTO|DELETE\s+FROM)\s+"
+    r"[`\"\[]?(\w+)",
     re.IGNORECASE,
 )
+
+# Statements that write no table's rows: triggers and views, and the tables migration safety
+# ignores (names.py: a search index's own, say).
+_NO_ROWS_SQL = re.compile(r"^\s*(?:CREATE|DROP)\s+(?:TRIGGER|VIEW)\b", re.IGNORECASE)
+# ALTER TABLE t DROP INDEX a, ADD UNIQUE INDEX a (...): MySQL's way to replace an index.
+_INDEXES_ONLY = re.compile(
+    r"^\s*ALTER\s+TABLE\s+[`\"]?\w+[`\"]?\s+(?:(?:DROP|ADD(?:\s+UNIQUE)?)\s+INDEX\s+[`\"]?\w+"
+    r"[`\"]?(?:\s*\([^)]*\))?\s*(?:,\s*|$))+$", re.IGNORECASE)
+_TABLE_DDL = re.compile(
+    r"^\s*(?:CREATE\s+(?:VIRTUAL\s+)?TABLE|DROP\s+TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"[`\"\[]?(\w+)", re.IGNORECASE)
 
 
 class DataChange:
@@ -32,6 +45,18 @@ def written_table(statement):
         if match:
             return match.group(1)
     return None
+
+
+def changes_no_rows(statement):
+    """True for SQL that leaves every model table's rows as they are (triggers, views, and
+    writes to the tables names.is_ignored names)."""
+    text = statement if isinstance(statement, str) else getattr(statement, "text", None)
+    if not text:
+        return False
+    if _NO_ROWS_SQL.match(text) or _INDEXES_ONLY.match(text):
+        return True
+    match = _TABLE_DDL.match(text) or _WRITE_TARGET.match(text)
+    return bool(match) and is_ignored(match.group(1))
 
 
 def is_read_only(statement):

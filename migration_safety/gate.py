@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from migration_safety import risks as R
-from migration_safety.dryrun import DataChange, dry_run, written_table
+from migration_safety.dryrun import DataChange, changes_no_rows, dry_run, written_table
 from migration_safety.describe import describe
 from migration_safety.errors import SafetyError
 from migration_safety.errors import describe as describe_error
@@ -145,7 +145,8 @@ class Plan:
 
     def _follow(self, op, index, step, label):
         if isinstance(op, DataChange):
-            self._data_changed(op.table)
+            if not changes_no_rows(op.statement):
+                self._data_changed(op.table)
             return
         if isinstance(op, RestoreKeptOp):
             self._restored(op, step)
@@ -185,6 +186,8 @@ class Plan:
                     self._check(op, index, label)
 
     def _executed(self, statement):
+        if changes_no_rows(statement):
+            return
         table_name = written_table(statement)
         table = self.tables.get(table_name)
         values = update_values(statement) if isinstance(statement, sa.sql.Update) else {}

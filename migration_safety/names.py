@@ -6,10 +6,16 @@ PROGRESS_TABLE = "alembic_progress"
 KEEP_REGISTRY = "alembic_keep"
 KEEP_PREFIX = "alembic_keep_"
 
+# MariaDB's counter behind question.seq, kept by a trigger (migration 949dd11a1e1d).
+QUESTION_COUNTER = "question_counter"
+# The full-text search index: FTS5 and its shadow tables on SQLite, the Mroonga copy on
+# MariaDB, kept by triggers (migration 9cd113545291).
+SEARCH_PREFIX = "search_"
+
 # The one list of tables autogenerate and db check leave alone: other bookkeeping (search
 # shadow tables, say) belongs here too.
-IGNORED_TABLES = {PROGRESS_TABLE, KEEP_REGISTRY}
-IGNORED_PREFIXES = (KEEP_PREFIX,)
+IGNORED_TABLES = {PROGRESS_TABLE, KEEP_REGISTRY, QUESTION_COUNTER}
+IGNORED_PREFIXES = (KEEP_PREFIX, SEARCH_PREFIX)
 
 
 def is_ignored(table_name):

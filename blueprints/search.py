@@ -1,0 +1,183 @@
+"""Full-text search: every word of a query, in a title or text, found through an index."""
+import functools
+import re
+import unicodedata
+import weakref
+
+from markupsafe import Markup, escape
+from sqlalchemy import DateTime, Integer, String, bindparam, text
+
+# The search indexes (migration 9cd113545291) and what they find:
+# - SQLite: FTS5's trigram tokenizer finds any run of 3+ characters; a table of the Chinese,
+#   Japanese and Korean characters and character pairs of each question (search_gram) finds
+#   the 1- and 2-character words those languages are full of (分页), which trigrams miss.
+# - MariaDB with Mroonga: CJK runs of any length (bigrams), other words by prefix.
+# - MariaDB without Mroonga: LIKE, which reads every question (README, "Search").
+# So a word of 1 or 2 Latin letters is left out of a search, and said to be.
+SHORTEST = 3
+MAX_TERMS = 8
+SNIPPET = 80  # characters either side of the first match shown under a title
+
+SQLITE = "sqlite"
+MROONGA = "mroonga"
+LIKE = "like"
+
+
+def is_cjk(char):
+    """CJK symbols, kana, Han and Hangul: the characters search_gram holds (U+3000-U+DFFF)."""
+    return 0x3000 <= ord(char) <= 0xDFFF
+
+
+def _edge(char):
+    return unicodedata.category(char)[0] in "PSZC"
+
+
+class Terms:
+    """The words of a query: those searched, and those too short for the index."""
+
+    def __init__(self, query):
+        self.searched = []
+        self.skipped = []
+        seen = set()
+        for word in query.split():
+            # "paginate?" and "(flask)" mean the words, not the punctuation around them.
+            start, end = 0, len(word)
+            while start < end and _edge(word[start]):
+                start += 1
+            while end > start and _edge(word[end - 1]):
+                end -= 1
+            word = word[start:end]
+            if not word or word.casefold() in seen:
+                continue
+            seen.add(word.casefold())
+            if len(word) >= SHORTEST or all(is_cjk(c) for c in word):
+                self.searched.append(word)
+            else:
+                self.skipped.append(word)
+        del self.searched[MAX_TERMS:]
+
+    def highlight(self, value):
+        """*value* escaped, with each searched word marked."""
+        pattern = _pattern(tuple(self.searched))
+        out, pos = [], 0
+        for match in pattern.finditer(value):
+            out += [escape(value[pos:match.start()]), Markup("<mark>%s</mark>") % match.group()]
+            pos = match.end()
+        out.append(escape(value[pos:]))
+        return Markup("").join(out)
+
+    def snippet(self, value):
+        """The part of *value* around the first searched word, marked; None without one."""
+        match = _pattern(tuple(self.searched)).search(value)
+        if match is None:
+            return None
+        start, end = max(0, match.start() - SNIPPET), min(len(value), match.end() + SNIPPET)
+        return (Markup("…" if start else "") + self.highlight(value[start:end])
+                + Markup("…" if end < len(value) else ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(words):
+    longest_first = sorted(words, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, longest_first)), re.IGNORECASE)
+
+
+# The rows shown for the ids found: the question index and the user key, nothing else.
+ROWS = ("SELECT q.id, q.title, q.content, q.create_time, q.answer_count, "
+        "u.username AS author_name FROM ({ids}) AS hit "
+        "JOIN question AS q ON q.id = hit.id JOIN user AS u ON u.id = q.author_id")
+# Typed, so that create_time comes back a datetime from SQLite's text too.
+COLUMNS = {"id": Integer, "title": String, "content": String, "create_time": DateTime,
+           "answer_count": Integer, "author_name": String}
+
+
+@functools.lru_cache(maxsize=64)
+def statement(kind, long_terms, short_terms):
+    """The statement for *long_terms* and *short_terms* words on index *kind*, built once
+    per shape (bind parameters :t0, :t1... in that order, then :limit and :offset).
+
+    Newest first is the order of the index (ids grow with time): the database walks it
+    backwards and stops after a page, so a page costs the same at 10k and 100k questions.
+    """
+    names = [f"t{i}" for i in range(long_terms + short_terms)]
+    if kind == SQLITE:
+        ids = _sqlite_ids(names[:long_terms], names[long_terms:])
+    elif kind == MROONGA:
+        ids = ("SELECT id FROM search_mroonga WHERE MATCH (title, content) "
+               "AGAINST (:t0 IN BOOLEAN MODE) ORDER BY id DESC LIMIT :limit OFFSET :offset")
+    else:
+        where = " AND ".join(f"(title LIKE :{n} ESCAPE '!' OR content LIKE :{n} ESCAPE '!')"
+                             for n in names)
+        ids = f"SELECT id FROM question WHERE {where} ORDER BY id DESC LIMIT :limit OFFSET :offset"
+    sql = ROWS.format(ids=ids)
+    if kind != SQLITE:
+        sql = sql.replace("JOIN user ", "JOIN `user` ")
+    return text(sql).bindparams(bindparam("limit"), bindparam("offset")).columns(**COLUMNS)
+
+
+def _sqlite_ids(long_names, short_names):
+    if long_names:
+        # One MATCH for all long words (FTS5 ANDs them), each a quoted string.
+        driver = "SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :match"
+        key = "search_fts.rowid"
+        rest = short_names
+    else:
+        driver = f"SELECT g0.question_id AS id FROM search_gram AS g0 WHERE g0.gram = :{short_names[0]}"
+        key = "g0.question_id"
+        rest = short_names[1:]
+    checks = "".join(
+        f" AND EXISTS (SELECT 1 FROM search_gram AS g{i + 1} WHERE g{i + 1}.gram = :{name} "
+        f"AND g{i + 1}.question_id = {key})" for i, name in enumerate(rest))
+    return f"{driver}{checks} ORDER BY {key} DESC LIMIT :limit OFFSET :offset"
+
+
+def parameters(kind, terms):
+    """(long, short, params) for :func:`statement` from the searched words of *terms*."""
+    words = terms.searched
+    if kind == SQLITE:
+        long_words = [w for w in words if len(w) >= SHORTEST]
+        short_words = [w for w in words if len(w) < SHORTEST]
+        params = {f"t{i}": w for i, w in enumerate(long_words + short_words)}
+        if long_words:
+            params["match"] = " ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        return len(long_words), len(short_words), params
+    if kind == MROONGA:
+        # Groonga's query syntax: *D+ makes every word required. A plain word is a prefix
+        # (the index holds Latin words whole); anything else a quoted phrase, taken as it is.
+        return 1, 0, {"t0": "*D+ " + " ".join(map(_groonga_term, words))}
+    params = {f"t{i}": "%" + re.sub(r"([!%_])", r"!\1", w) + "%" for i, w in enumerate(words)}
+    return len(words), 0, params
+
+
+def _groonga_term(word):
+    if word.isalnum() and not any(map(is_cjk, word)):
+        return f"{word}*"
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Per engine (one per database and process): the migration decided, and it does not change
+# while the app runs.
+KINDS = weakref.WeakKeyDictionary()
+
+
+def index_kind(connection):
+    """Which search index the database has: SQLITE, MROONGA or LIKE (no index)."""
+    if connection.dialect.name == "sqlite":
+        return SQLITE
+    kind = KINDS.get(connection.engine)
+    if kind is None:
+        found = connection.execute(text(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = 'search_mroonga'")).scalar()
+        kind = KINDS[connection.engine] = MROONGA if found else LIKE
+    return kind
+
+
+def search(connection, terms, page, per_page):
+    """Rows of page *page* (one extra when a next page exists), newest first."""
+    kind = index_kind(connection)
+    long_terms, short_terms, params = parameters(kind, terms)
+    rows = connection.execute(
+        statement(kind, long_terms, short_terms),
+        {**params, "limit": per_page + 1, "offset": (page - 1) * per_page}).all()
+    return sorted(rows, key=lambda row: row.id, reverse=True)
