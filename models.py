@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import db_objects
 from exts import db
 from visible_text import username_key
 
@@ -163,3 +164,7 @@ class AnswerModel(db.Model):
 # index range, however many the question has. Named by the convention (ix_answer_question_id),
 # so that it is renamed with its column, as the one-column index it replaced was.
 db.Index(None, AnswerModel.question_id, AnswerModel.seq, unique=True)
+
+
+# db.create_all() makes the triggers and search tables too, as db upgrade does.
+db_objects.follow_create_all(db.metadata)

@@ -20,7 +20,7 @@ from migration_safety.errors import SafetyError, describe
 from migration_safety.history import current_heads
 from migration_safety.logs import quiet
 from migration_safety.schema import extras, reflect
-from migration_safety.schemadiff import compare
+from migration_safety.schemadiff import by_table, compare, compare_extras
 
 # history fingerprint -> [(revision id, {table: schema.Table}, schema.extras)], base first
 _SCHEMAS = {}
@@ -58,25 +58,27 @@ def find(config, connection):
     live, live_extras = reflect(connection), extras(connection)
     closest, matches = None, []
     for revision, expected, expected_extras in reversed(revision_schemas(config, connection)):
-        differences = compare(live, expected, connection.dialect)
+        # The triggers and bookkeeping tables count too: a database without the triggers
+        # that number the questions would take a stamp and then lose every new question
+        # from the pages.
+        differences = by_table(compare(live, expected, connection.dialect)
+                               + compare_extras(live_extras, expected_extras))
         if not differences:
-            # Ignored tables and triggers never fail a match, but among revisions that all
-            # match they tell apart the one whose, say, full-text tables the database has.
-            matches.append((len(live_extras ^ expected_extras), revision))
+            matches.append(revision)
         elif closest is None or len(differences) < len(closest.differences):
             closest = Finding(closest=revision, differences=differences)
     if matches:
-        distance, revision = min(matches, key=lambda match: match[0])  # newest of the nearest
-        alike = [other for d, other in matches if d == distance and other != revision]
+        revision, alike = matches[0], matches[1:]  # newest first
         return Finding(revision=revision, alike=alike)
     return closest or Finding()
 
 
 def differences_from(config, connection, revision):
     """How the database on *connection* differs from *revision*'s schema ([] if not at all)."""
-    for candidate, expected, _ in revision_schemas(config, connection):
+    for candidate, expected, expected_extras in revision_schemas(config, connection):
         if candidate == revision:
-            return compare(reflect(connection), expected, connection.dialect)
+            return by_table(compare(reflect(connection), expected, connection.dialect)
+                            + compare_extras(extras(connection), expected_extras))
     raise SafetyError(f"revision {revision} is not in the migration history")
 
 

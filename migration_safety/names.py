@@ -22,6 +22,11 @@ def is_ignored(table_name):
     return table_name in IGNORED_TABLES or table_name.startswith(IGNORED_PREFIXES)
 
 
+def is_safety_table(table_name):
+    """Migration safety's own bookkeeping (keeps, the progress record), no revision's."""
+    return table_name in (PROGRESS_TABLE, KEEP_REGISTRY) or table_name.startswith(KEEP_PREFIX)
+
+
 def include_name(name, type_, parent_names):
     """``context.configure(include_name=...)``: hide the tables above from autogenerate."""
     return not (type_ == "table" and name is not None and is_ignored(name))

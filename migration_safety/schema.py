@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SAWarning
 
-from migration_safety.names import is_ignored
+from migration_safety.names import is_ignored, is_safety_table
 
 VERSION_TABLE = "alembic_version"
 
@@ -40,18 +40,19 @@ def app_tables(connection):
 
 
 def extras(connection):
-    """What adopt tells revisions apart by when their compared schemas are equal: the ignored
-    tables (full-text shadow tables, say) and the triggers, as ("table"|"trigger", name)."""
-    found = {("table", name) for name in inspect(connection).get_table_names()
-             if is_ignored(name)}
+    """The app's triggers and the tables they keep (full-text shadow tables, say), which the
+    compared schema leaves out, as frozenset of ("table"|"trigger", name, table). Migration
+    safety's own tables (keeps, the progress record) belong to no revision and are left out."""
+    found = {("table", name, name) for name in inspect(connection).get_table_names()
+             if is_ignored(name) and not is_safety_table(name)}
     if connection.dialect.name == "sqlite":
         triggers = connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
     else:
         triggers = connection.execute(text(
-            "SELECT trigger_name FROM information_schema.triggers "
+            "SELECT trigger_name, event_object_table FROM information_schema.triggers "
             "WHERE trigger_schema = DATABASE()"))
-    return frozenset(found | {("trigger", name) for (name,) in triggers})
+    return frozenset(found | {("trigger", name, table) for name, table in triggers})
 
 
 def reflect(connection):

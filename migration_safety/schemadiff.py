@@ -50,6 +50,24 @@ def compare(live, expected, dialect):
     return found
 
 
+def by_table(differences):
+    """*differences* grouped by table, each table's in the order found."""
+    return sorted(differences, key=lambda difference: difference.table)
+
+
+def compare_extras(live, expected):
+    """[Difference] between two schema.extras sets: triggers and the tables they keep."""
+    found = []
+    for kind, name, table in sorted(live - expected, key=lambda extra: (extra[2], extra[1])):
+        found.append(Difference(table, f"{kind} {name} is not in the revision",
+                                f"drop it if nothing needs it (DROP {kind.upper()} {name})"))
+    for kind, name, table in sorted(expected - live, key=lambda extra: (extra[2], extra[1])):
+        found.append(Difference(table, f"{kind} {name} is missing",
+                                "the revision's migration creates it: create it as that "
+                                "migration does, then adopt again"))
+    return found
+
+
 def _table(name, live, expected, sql):
     found = []
     add = lambda what, fix: found.append(Difference(name, what, fix))  # noqa: E731

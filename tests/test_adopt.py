@@ -1,15 +1,19 @@
 """db adopt: databases made without migrations (db.create_all(), a lost alembic_version)."""
+import contextlib
+
 import pytest
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
 
+import db_objects
 from app import create_app
 from exts import db
 from migration_safety.lock import migration_lock
 from migration_safety.names import KEEP_PREFIX
 from migration_safety.schemadiff import SQLITE_REBUILD
+from migration_safety.triggers import TriggerKeeper
 from tests.backends import database_unused, mariadb_only, sqlite_only
 from tests.cli import ROOT
 from tests.rows import fill_every_table, kept, snapshot
@@ -24,6 +28,20 @@ def history():
     """Every revision of the project's migrations, base first."""
     script = ScriptDirectory(str(ROOT / "migrations"))
     return [s.revision for s in reversed(list(script.walk_revisions("base", "heads")))]
+
+
+@contextlib.contextmanager
+def altering(database):
+    """Alembic operations on *database*, in one transaction; on SQLite the triggers of a table
+    rebuilt keep, as they do in a migration."""
+    with database.engine.begin() as conn, \
+            Operations.context(MigrationContext.configure(conn)) as op:
+        keeper = TriggerKeeper(conn) if conn.dialect.name == "sqlite" else None
+        if keeper:
+            keeper.before()
+        yield op
+        if keeper:
+            keeper.after()
 
 
 def create_all(database):
@@ -98,8 +116,7 @@ def test_tables_migration_safety_keeps_for_itself_are_not_differences(project):
 def _drift(database):
     """An extra column, another type and a missing index, through Alembic's own operations
     (a table rebuild on SQLite)."""
-    with database.engine.begin() as conn, \
-            Operations.context(MigrationContext.configure(conn)) as op:
+    with altering(database) as op:
         with op.batch_alter_table("question") as batch:
             batch.add_column(sa.Column("views", sa.Integer(), nullable=True))
             batch.alter_column("title", type_=sa.String(300), existing_nullable=False)
@@ -165,8 +182,7 @@ def test_a_database_matching_no_revision_gets_the_differences_and_is_left_alone(
 
 def test_keys_checks_uniques_nullability_and_defaults_are_compared(project, backend):
     create_all(project.database)
-    with project.database.engine.begin() as conn, \
-            Operations.context(MigrationContext.configure(conn)) as op:
+    with altering(project.database) as op:
         with op.batch_alter_table("answer") as batch:
             batch.drop_constraint("fk_answer_question_id_question", type_="foreignkey")
             batch.create_check_constraint("ck_answer_short", "length(content) < 1000")
@@ -221,6 +237,8 @@ def test_a_tutorial_database_without_a_naming_convention_gets_its_keys_named(pro
             for constraint in table.constraints:
                 constraint.name = None
         metadata.create_all(db.engine)
+        with db.engine.begin() as connection:  # the triggers are not what this test is about
+            db_objects.create_all(connection)
         db.engine.dispose()
     result = project.manage("db", "adopt", check=False)
     assert result.returncode == 1
@@ -606,3 +624,18 @@ def test_migrate_on_a_create_all_database_names_db_adopt(project):
     assert result.returncode == 1
     assert one_error_line(result) == f"Error: {NO_HISTORY}"
     assert project.versions() == before
+
+
+def test_a_database_missing_a_trigger_matches_no_revision(project):
+    """Stamped without the trigger that numbers the questions, a database would take new
+    questions that no page shows: a missing trigger is a difference like a missing column."""
+    create_all(project.database)
+    project.database.execute("DROP TRIGGER question_number")
+    result = project.manage("db", "adopt", check=False)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1:-1] == [
+        "  table question:",
+        "    - trigger question_number is missing: the revision's migration creates it: create "
+        "it as that migration does, then adopt again",
+    ]
+    assert "alembic_version" not in project.database.tables()

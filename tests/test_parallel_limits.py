@@ -57,7 +57,8 @@ def test_parallel_requests_get_no_more_than_each_limit_allows(server, database, 
     # A password hash at full cost, as production's: each check takes a while, which is when
     # a read-then-write throttle lets other requests slip past.
     database.execute("INSERT INTO user (username, username_key, email, password_hash, "
-                     "join_time) VALUES ('ann', 'ann', 'ann@example.com', :hash, '2026-01-01 00:00:00')",
+                     "join_time) VALUES ('ann', 'ann', 'ann@example.com', :hash, "
+                     "'2026-01-01 00:00:00')",
                      {"hash": generate_password_hash(PASSWORD, "scrypt")})
 
     # 40 wrong passwords at once, each from its own session: 5 are checked.

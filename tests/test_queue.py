@@ -116,7 +116,8 @@ def test_an_address_with_an_account_gets_its_notice_through_the_queue(web, worke
                                                                       smtp_server, mailbox,
                                                                       database):
     database.execute("INSERT INTO user (username, username_key, email, password_hash, "
-                     "join_time) VALUES ('ann', 'ann', 'ann@example.com', 'scrypt:x', '2026-01-01 00:00:00')")
+                     "join_time) VALUES ('ann', 'ann', 'ann@example.com', 'scrypt:x', "
+                     "'2026-01-01 00:00:00')")
     worker = workers("w", MAIL_PORT=smtp_server.port)
     site = web(**queued(queue, smtp_server.port))
     registered = site.send_code("ann@example.com")

@@ -1,57 +1,28 @@
 """number questions and answers for seek pages; answer counts on questions
 
 Revision ID: 949dd11a1e1d
-Revises: 8122a53add8f
+Revises: 5a3a41b2964b
 Create Date: 2026-11-29 21:49:21.358163
 
 """
 from alembic import op
 import sqlalchemy as sa
 
+import db_objects
+
 
 # revision identifiers, used by Alembic.
 revision = '949dd11a1e1d'
-down_revision = '8122a53add8f'
+down_revision = '5a3a41b2964b'
 branch_labels = None
 depends_on = None
 
 
-# Triggers, not the app, number the rows: every writer (the site, seed, a console) gets the
-# same numbers. MariaDB numbers questions from a one-row counter table, locked by its UPDATE:
-# MAX(seq) + 1 under concurrent inserts would hand two questions the same number (or, read
-# FOR UPDATE, deadlock on the gap lock). SQLite writes one transaction at a time, so MAX is
-# safe there. An answer takes its number from its question's answer_count, whose row lock
-# serialises the answers of one question on both databases. An answer inserted with its seq
-# given comes from a bulk loader that numbers and counts its rows itself (cli/seed.py): a
-# trigger per row would cost it minutes at half a million answers.
-COUNTER = "question_counter"  # in migration_safety.names.IGNORED_TABLES
+# The triggers' statements live in db_objects.py, which db.create_all() runs too.
+COUNTER = db_objects.QUESTION_COUNTER
+SQLITE_TRIGGERS = db_objects.NUMBERING_SQLITE
+MYSQL_TRIGGERS = db_objects.NUMBERING_MYSQL
 
-SQLITE_TRIGGERS = [
-    """CREATE TRIGGER question_number AFTER INSERT ON question BEGIN
-        UPDATE question SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM question)
-        WHERE id = NEW.id;
-    END""",
-    """CREATE TRIGGER answer_number AFTER INSERT ON answer WHEN NEW.seq IS NULL BEGIN
-        UPDATE question SET answer_count = answer_count + 1 WHERE id = NEW.question_id;
-        UPDATE answer SET seq = (SELECT answer_count FROM question WHERE id = NEW.question_id)
-        WHERE id = NEW.id;
-    END""",
-]
-MYSQL_TRIGGERS = [
-    # The INSERT puts back a counter row that is missing (a TRUNCATE, say), from the data.
-    f"""CREATE TRIGGER question_number BEFORE INSERT ON question FOR EACH ROW BEGIN
-        UPDATE {COUNTER} SET value = value + 1 WHERE id = 1;
-        IF ROW_COUNT() = 0 THEN
-            INSERT INTO {COUNTER} (id, value) SELECT 1, COALESCE(MAX(seq), 0) + 1 FROM question;
-        END IF;
-        SET NEW.seq = (SELECT value FROM {COUNTER} WHERE id = 1);
-    END""",
-    """CREATE TRIGGER answer_number BEFORE INSERT ON answer FOR EACH ROW
-    IF NEW.seq IS NULL THEN
-        UPDATE question SET answer_count = answer_count + 1 WHERE id = NEW.question_id;
-        SET NEW.seq = (SELECT answer_count FROM question WHERE id = NEW.question_id);
-    END IF""",
-]
 
 # Rows already there are numbered in the order the list showed them (create_time, then id).
 # Core UPDATEs, not SQL text: migration safety then knows which columns they change.

@@ -1,0 +1,165 @@
+"""The triggers the models' tables need, and the search tables they keep: one home for the
+statements, run by the migrations that made them and by db.create_all() (models.py)."""
+# A change to a statement here changes what those migrations do: write it as a new revision
+# that drops and re-creates the objects, with its own copy of the old statements.
+from sqlalchemy import event, text
+
+from migration_safety.names import QUESTION_COUNTER
+
+# Triggers, not the app, number the rows: every writer (the site, seed, a console) gets the
+# same numbers. MariaDB numbers questions from a one-row counter table, locked by its UPDATE:
+# MAX(seq) + 1 under concurrent inserts would hand two questions the same number (or, read
+# FOR UPDATE, deadlock on the gap lock). SQLite writes one transaction at a time, so MAX is
+# safe there. An answer takes its number from its question's answer_count, whose row lock
+# serialises the answers of one question on both databases. An answer inserted with its seq
+# given comes from a bulk loader that numbers and counts its rows itself (cli/seed.py): a
+# trigger per row would cost it minutes at half a million answers.
+
+NUMBERING_SQLITE = [
+    """CREATE TRIGGER question_number AFTER INSERT ON question BEGIN
+        UPDATE question SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM question)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER answer_number AFTER INSERT ON answer WHEN NEW.seq IS NULL BEGIN
+        UPDATE question SET answer_count = answer_count + 1 WHERE id = NEW.question_id;
+        UPDATE answer SET seq = (SELECT answer_count FROM question WHERE id = NEW.question_id)
+        WHERE id = NEW.id;
+    END""",
+]
+NUMBERING_MYSQL = [
+    # The INSERT puts back a counter row that is missing (a TRUNCATE, say), from the data.
+    f"""CREATE TRIGGER question_number BEFORE INSERT ON question FOR EACH ROW BEGIN
+        UPDATE {QUESTION_COUNTER} SET value = value + 1 WHERE id = 1;
+        IF ROW_COUNT() = 0 THEN
+            INSERT INTO {QUESTION_COUNTER} (id, value) SELECT 1, COALESCE(MAX(seq), 0) + 1 FROM question;
+        END IF;
+        SET NEW.seq = (SELECT value FROM {QUESTION_COUNTER} WHERE id = 1);
+    END""",
+    """CREATE TRIGGER answer_number BEFORE INSERT ON answer FOR EACH ROW
+    IF NEW.seq IS NULL THEN
+        UPDATE question SET answer_count = answer_count + 1 WHERE id = NEW.question_id;
+        SET NEW.seq = (SELECT answer_count FROM question WHERE id = NEW.question_id);
+    END IF""",
+]
+
+# The counter's table, and its row from the questions already there.
+COUNTER_TABLE_MYSQL = [
+    f"CREATE TABLE {QUESTION_COUNTER} (id INTEGER NOT NULL, value INTEGER NOT NULL, "
+    f"CONSTRAINT pk_{QUESTION_COUNTER} PRIMARY KEY (id)) "
+    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    f"INSERT INTO {QUESTION_COUNTER} (id, value) SELECT 1, COALESCE(MAX(seq), 0) FROM question",
+]
+
+# The tables below are the search index's own (prefix search_, which autogenerate and db check
+# ignore: migration_safety/names.py); triggers keep them in step with question, whoever
+# writes to it. blueprints/search.py reads them.
+# Bytes of the longest question: title, a newline, content (blueprints/forms.py), 3 bytes a
+# character at most where it matters (below).
+LONGEST = 3 * (200 + 1 + 10_000)
+
+# SQLite: FTS5 with the trigram tokenizer over question (external content: no second copy of
+# the text), and search_gram, the CJK characters and character pairs of each question, which
+# trigrams cannot find. search_number (1..LONGEST) stands in for a loop: triggers cannot use
+# a recursive WITH. The text is read as UTF-8 bytes: substr() on text walks from the start
+# for every character (0.3 ms a question turned into 1.5 ms), on a blob it jumps. A character
+# from U+3000 to U+DFFF (CJK symbols, kana, Han, Hangul; search.is_cjk) is 3 bytes, the first
+# one E3 to ED, which no other character's bytes are.
+SQLITE_GRAMS = """INSERT OR IGNORE INTO search_gram (gram, question_id)
+        SELECT CAST(substr(t.b, n.n, w.w) AS TEXT), NEW.id
+        FROM (SELECT CAST(NEW.title || char(10) || NEW.content AS BLOB) AS b) AS t
+        JOIN search_number AS n ON n.n <= length(t.b) - 2
+        JOIN (SELECT 3 AS w UNION ALL SELECT 6) AS w
+        WHERE substr(t.b, n.n, 1) BETWEEN x'E3' AND x'ED'
+        AND (w.w = 3 OR substr(t.b, n.n + 3, 1) BETWEEN x'E3' AND x'ED');"""
+SQLITE_FORGET = """INSERT INTO search_fts (search_fts, rowid, title, content)
+        VALUES ('delete', OLD.id, OLD.title, OLD.content);
+        DELETE FROM search_gram WHERE question_id = OLD.id;"""
+SEARCH_SQLITE = [
+    "CREATE VIRTUAL TABLE search_fts USING fts5(title, content, content='question', "
+    "content_rowid='id', tokenize='trigram')",
+    "INSERT INTO search_fts (search_fts) VALUES ('rebuild')",
+    "CREATE TABLE search_number (n INTEGER PRIMARY KEY)",
+    f"INSERT INTO search_number (n) WITH RECURSIVE c(n) AS "
+    f"(SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {LONGEST}) SELECT n FROM c",
+    "CREATE TABLE search_gram (gram TEXT NOT NULL, question_id INTEGER NOT NULL, "
+    "PRIMARY KEY (gram, question_id)) WITHOUT ROWID",
+    # The rows already there.
+    SQLITE_GRAMS.replace("NEW.id", "t.id").replace(
+        "(SELECT CAST(NEW.title || char(10) || NEW.content AS BLOB) AS b)",
+        "(SELECT id, CAST(title || char(10) || content AS BLOB) AS b FROM question)").rstrip(";"),
+    f"""CREATE TRIGGER search_question_insert AFTER INSERT ON question BEGIN
+        INSERT INTO search_fts (rowid, title, content) VALUES (NEW.id, NEW.title, NEW.content);
+        {SQLITE_GRAMS}
+    END""",
+    # The site never edits or deletes a question; a console might.
+    f"""CREATE TRIGGER search_question_update AFTER UPDATE OF title, content ON question BEGIN
+        {SQLITE_FORGET}
+        INSERT INTO search_fts (rowid, title, content) VALUES (NEW.id, NEW.title, NEW.content);
+        {SQLITE_GRAMS}
+    END""",
+    f"""CREATE TRIGGER search_question_delete AFTER DELETE ON question BEGIN
+        {SQLITE_FORGET}
+    END""",
+]
+SEARCH_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS search_question_delete",
+    "DROP TRIGGER IF EXISTS search_question_update",
+    "DROP TRIGGER IF EXISTS search_question_insert",
+    "DROP TABLE IF EXISTS search_gram",
+    "DROP TABLE IF EXISTS search_number",
+    "DROP TABLE IF EXISTS search_fts",
+]
+
+# MariaDB: Mroonga (README, "Search"), a copy of title and content in a Mroonga table with a
+# full-text index by TokenBigram: CJK text in character pairs (any run of 1+ characters is
+# found), other scripts by word (found by prefix: paginat*). Bigrams of Latin text too
+# (TokenBigramSplitSymbolAlphaDigit) would find any run, as SQLite's trigrams do, but took
+# three times as long to index (0.45 against 0.16 ms a question). Mroonga tables are
+# not transactional: REPLACE makes a row left by a rolled-back insert harmless, and reads
+# join question, which has no such row. Without Mroonga on the server, no index: search
+# falls back to LIKE.
+SEARCH_MROONGA = [
+    "CREATE TABLE search_mroonga (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
+    "content TEXT NOT NULL, FULLTEXT INDEX ft_search_mroonga (title, content) "
+    "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
+    "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    "INSERT INTO search_mroonga (id, title, content) SELECT id, title, content FROM question",
+    "CREATE TRIGGER search_question_insert AFTER INSERT ON question FOR EACH ROW "
+    "REPLACE INTO search_mroonga (id, title, content) VALUES (NEW.id, NEW.title, NEW.content)",
+    "CREATE TRIGGER search_question_update AFTER UPDATE ON question FOR EACH ROW "
+    "REPLACE INTO search_mroonga (id, title, content) VALUES (NEW.id, NEW.title, NEW.content)",
+    "CREATE TRIGGER search_question_delete AFTER DELETE ON question FOR EACH ROW "
+    "DELETE FROM search_mroonga WHERE id = OLD.id",
+]
+SEARCH_MROONGA_DROP = [
+    "DROP TRIGGER IF EXISTS search_question_delete",
+    "DROP TRIGGER IF EXISTS search_question_update",
+    "DROP TRIGGER IF EXISTS search_question_insert",
+    "DROP TABLE IF EXISTS search_mroonga",
+]
+
+
+def has_mroonga(connection):
+    """Whether the MariaDB server behind *connection* has the Mroonga engine."""
+    return connection.execute(text(
+        "SELECT COUNT(*) FROM information_schema.engines "
+        "WHERE engine = 'Mroonga' AND support IN ('YES', 'DEFAULT')")).scalar() > 0
+
+
+def create_all(connection):
+    """Create the triggers and search tables, as the migrations at head have them."""
+    if connection.dialect.name == "sqlite":
+        statements = NUMBERING_SQLITE + SEARCH_SQLITE
+    else:
+        statements = COUNTER_TABLE_MYSQL + NUMBERING_MYSQL + (
+            SEARCH_MROONGA if has_mroonga(connection) else [])
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def follow_create_all(metadata):
+    """db.create_all() of the question and answer tables also creates what they need."""
+    @event.listens_for(metadata, "after_create")
+    def _create(target, connection, tables=(), **kw):
+        if {"question", "answer"} <= {table.name for table in tables}:
+            create_all(connection)
