@@ -8,7 +8,7 @@ from cli.seed import seed
 from models import AnswerModel, QuestionModel
 from tests.data import add_questions, make_user
 
-BEFORE = "8122a53add8f"  # the revision before the numbering
+BEFORE = "5a3a41b2964b"  # the revision before the numbering (949dd11a1e1d)
 
 
 def numbers(database):
@@ -78,8 +78,9 @@ def test_parallel_writers_never_share_a_number(app, database):
 
 def test_upgrade_numbers_and_indexes_the_rows_already_there(project, database):
     project.manage("db", "upgrade", BEFORE)
-    database.execute("INSERT INTO user (id, username, email, password_hash, join_time) "
-                     "VALUES (1, 'ann', 'ann@example.com', 'x', '2020-01-01')"
+    database.execute("INSERT INTO user (id, username, username_key, email, password_hash, "
+                     "join_time) "
+                     "VALUES (1, 'ann', 'ann', 'ann@example.com', 'x', '2020-01-01')"
                      .replace("INTO user", "INTO user" if database.backend == "sqlite"
                               else "INTO `user`"))
     # Ids out of time order: the list showed create_time order, and the numbers keep it.
@@ -131,8 +132,9 @@ def test_a_revision_that_rebuilds_question_keeps_its_triggers(project, database)
     """)
     project.manage("db", "upgrade")
     user = "user" if database.backend == "sqlite" else "`user`"
-    database.execute(f"INSERT INTO {user} (id, username, email, password_hash, join_time) "
-                     "VALUES (1, 'ann', 'ann@example.com', 'x', '2020-01-01')")
+    database.execute(f"INSERT INTO {user} (id, username, username_key, email, password_hash, "
+                     "join_time) "
+                     "VALUES (1, 'ann', 'ann', 'ann@example.com', 'x', '2020-01-01')")
     for title in ("first 分页", "second"):
         database.execute("INSERT INTO question (title, content, create_time, author_id) "
                          "VALUES (:t, 'x', '2020-01-01', 1)", {"t": title})

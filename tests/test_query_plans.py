@@ -95,7 +95,7 @@ def test_list_and_search_pages_walk_an_index_and_stop(client, path):
 
 
 def test_answer_pages_walk_the_question_answer_index(client):
-    (question,) = add_questions(make_user(), 1, answers_each=45)
+    (question,) = add_questions(make_user("asker@example.com"), 1, answers_each=45)
     question_id = question.id
     dialect = db.engine.dialect.name
     for path in (f"/qa/detail/{question_id}", f"/qa/detail/{question_id}?page=2"):
