@@ -57,12 +57,13 @@ def another_worker(app):
 
 
 @contextlib.contextmanager
-def statements(engine):
-    """The SQL statements *engine* sends inside the block, in a list."""
+def statements(engine, with_parameters=False):
+    """The SQL statements *engine* sends inside the block, in a list (with their parameters,
+    as (statement, parameters) pairs, if asked)."""
     sent = []
 
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
+    def record(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters) if with_parameters else statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:

@@ -6,6 +6,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tests.site import csrf_token
+
 
 def free_port():
     with socket.socket() as sock:
@@ -41,6 +43,11 @@ class Visitor:
 
     def request(self, method, path, fields=None, headers=None):
         """(status, body) of *method* *path*, with *fields* sent as a form."""
+        status, _, text = self.exchange(method, path, fields, headers)
+        return status, text
+
+    def exchange(self, method, path, fields=None, headers=None):
+        """(status, response headers, body) of *method* *path*, with *fields* as a form."""
         headers = dict(headers or {})
         body = None
         if fields is not None:
@@ -58,4 +65,8 @@ class Visitor:
         for value in response.headers.get_all("Set-Cookie") or []:
             if value.startswith("session="):
                 self.cookie = value.split(";", 1)[0]
-        return response.status, text
+        return response.status, response.headers, text
+
+    def token(self, path):
+        """The CSRF token of the form on the page at *path*."""
+        return csrf_token(self.request("GET", path)[1])

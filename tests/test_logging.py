@@ -1,13 +1,10 @@
 """Logging: request ids, one line per request, plain or JSON lines, and no secret in any line."""
-import http.client
 import json
 import logging
 import re
 import sys
 import time
-import urllib.parse
 import uuid
-from http.cookies import SimpleCookie
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -16,12 +13,12 @@ from sqlalchemy.engine import make_url
 import logging_config
 from setting import ConfigError, from_environment
 from tests.cli import ROOT, process_environ
-from tests.http import free_port
+from tests.http import Visitor, free_port
 from tests.mail import start_smtp_server
 from tests.processes import Background
 from tests.queue_support import (RABBITMQ_URL, READY, delete_queue, logged, start_worker,
                                  unique_queue)
-from tests.site import PASSWORD, csrf_token
+from tests.site import PASSWORD
 
 JSON_KEYS = {"timestamp", "level", "logger", "message", "request_id"}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
@@ -180,37 +177,6 @@ def test_the_cli_writes_alembics_lines_in_development_and_json_in_production(pro
     assert "INFO  [alembic.runtime.migration] Context impl" in plain.stderr
 
 
-class Browser:
-    """HTTP with cookies kept by hand: production cookies are Secure, which a cookie jar
-    would not send back over the plain HTTP of a test."""
-
-    def __init__(self, port):
-        self.port = port
-        self.cookies = SimpleCookie()
-
-    def request(self, method, path, data=None, headers=None):
-        headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())
-        body = None
-        if data is not None:
-            body = urllib.parse.urlencode(data)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body, headers)
-            response = connection.getresponse()
-            text = response.read().decode()
-        finally:
-            connection.close()
-        for value in response.headers.get_all("Set-Cookie") or []:
-            self.cookies.load(value)
-        return response.status, response.headers, text
-
-    def token(self, path):
-        return csrf_token(self.request("GET", path)[2])
-
-
 @pytest.fixture
 def database_password(database):
     """A MariaDB account with a password for the app (root has none), dropped afterwards;
@@ -250,8 +216,8 @@ def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(database_pas
     try:
         assert web.answer(f"http://127.0.0.1:{port}/healthz", seconds=120)[0] == 200
         logged(worker, READY)
-        browser = Browser(port)
-        status, headers, body = browser.request(
+        browser = Visitor(port)
+        status, headers, body = browser.exchange(
             "POST", "/auth/captcha/email", {"email": "ann@example.com"},
             {"X-CSRFToken": browser.token("/auth/register"), "X-Request-ID": "flow-code-1"})
         assert (status, headers["X-Request-ID"]) == (200, "flow-code-1"), body
@@ -260,14 +226,14 @@ def test_a_whole_registration_flow_logs_json_with_ids_and_no_secret(database_pas
         wrong_code = f"{(int(code) + 1) % 10**6:06d}"
         form = {"email": "ann@example.com", "username": "ann", "password": PASSWORD,
                 "password_confirm": PASSWORD}
-        status, _, _ = browser.request("POST", "/auth/register", {
+        status, _, _ = browser.exchange("POST", "/auth/register", {
             **form, "captcha": wrong_code, "csrf_token": browser.token("/auth/register")})
         assert status == 400
-        status, _, _ = browser.request("POST", "/auth/register", {
+        status, _, _ = browser.exchange("POST", "/auth/register", {
             **form, "captcha": code, "csrf_token": browser.token("/auth/register")})
         assert status == 302
         for password, expected in ((wrong_password, 400), (PASSWORD, 302)):
-            status, _, _ = browser.request("POST", "/auth/login", {
+            status, _, _ = browser.exchange("POST", "/auth/login", {
                 "email": "ann@example.com", "password": password,
                 "csrf_token": browser.token("/auth/login")})
             assert status == expected

@@ -1,15 +1,13 @@
 """Every page reads a bounded number of rows: EXPLAIN on SQLite and MariaDB, whatever the page."""
-import contextlib
 import random
 import re
 
 import pytest
-from sqlalchemy import event
 
 from cli.seed import seed
 from exts import db
 from tests.backends import mariadb_only
-from tests.data import add_questions, make_user
+from tests.data import add_questions, make_user, statements
 from tests.site import IsolatedClient, text
 
 # A few hundred rows: enough for both planners to prefer an index to a scan where one helps.
@@ -26,29 +24,14 @@ def client(make_app):
     return client
 
 
-@contextlib.contextmanager
-def executed(engine):
-    """(statement, parameters) of each SELECT *engine* runs inside the block."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def plans(client, path):
     """The plan of each query the page at *path* runs, as the database explains it."""
-    with executed(db.engine) as sent:
+    with statements(db.engine, with_parameters=True) as sent:
         response = client.get(path)
         assert response.status_code == 200, text(response)
     # Which search index MariaDB has is read once per process, not per page.
-    sent = [(s, p) for s, p in sent if "information_schema" not in s]
+    sent = [(s, p) for s, p in sent
+            if s.lstrip().upper().startswith("SELECT") and "information_schema" not in s]
     assert sent
     found = []
     with db.engine.connect() as conn:
