@@ -54,21 +54,23 @@ class Status:
                 f"new schema will fail until you run '{UPGRADE}'")
 
 
-def _script_heads(app):
+def script_heads(app):
     """The migration scripts do not change while the app runs: read them once."""
     cache = app.extensions.setdefault("migration_safety", {})
-    if "script" not in cache:
+    found = cache.get("script_heads")
+    if found is None:
+        # Stored in one step: a request on another thread (gunicorn --threads) sees both or
+        # neither (two steps once gave it a script without its heads: a 500 on /healthz).
         script = ScriptDirectory(app.extensions["migrate"].directory)
-        cache["script"] = script
-        cache["heads"] = tuple(script.get_heads())
-    return cache["script"], cache["heads"]
+        found = cache["script_heads"] = (script, tuple(script.get_heads()))
+    return found
 
 
 def database_status(app):
     """The database's migration status; never raises for an unreachable database."""
     from exts import db
 
-    script, heads = _script_heads(app)
+    script, heads = script_heads(app)
     try:
         with app.app_context(), db.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_heads()

@@ -1,10 +1,14 @@
 """Pending migrations: the warning of runserver and WSGI servers, and GET /healthz."""
 import json
+import sys
+import threading
 
 import pytest
 
 from app import create_app
 from exts import db
+from migration_safety.status import script_heads
+from tests.backends import database_unused
 from tests.http import free_port
 
 BEHIND = "The database is behind the code"
@@ -94,3 +98,32 @@ def test_the_check_does_not_change_the_database(database):
     with app.app_context():
         db.engine.dispose()
     assert database.tables() == set()
+
+
+@database_unused
+def test_threads_of_a_fresh_worker_all_read_the_heads(app):
+    """gunicorn --threads: the first requests of a worker arrive together, and each must find
+    the scripts and their heads (once, one was seen without the other: a 500 on /healthz)."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(30):
+            app.extensions.pop("migration_safety", None)
+            start = threading.Barrier(8)
+            found, failed = [], []
+
+            def read():
+                start.wait()
+                try:
+                    found.append(script_heads(app)[1])
+                except Exception as exc:  # noqa: BLE001 - what the test is looking for
+                    failed.append(repr(exc))
+
+            threads = [threading.Thread(target=read) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert failed == [] and len(set(found)) == 1 and len(found) == 8
+    finally:
+        sys.setswitchinterval(switch)
