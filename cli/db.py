@@ -229,12 +229,17 @@ class Kept(Command):
 
 def _refuse_unknown_history(config):
     """Exit with db adopt's line when the database's history is unknown."""
-    script = ScriptDirectory.from_config(config)
     with db.engine.connect() as connection:
-        current = history.current_heads(connection)
-        state = history.situation(connection, script, current, db.metadata)
+        current, state = _history(connection, ScriptDirectory.from_config(config))
     if state is not None:
         _fail(history.message(state, current))
+
+
+def _history(connection, script):
+    """(what alembic_version says, history.situation of the database): whether *script*'s
+    history knows the database, for the models' tables."""
+    current = history.current_heads(connection)
+    return current, history.situation(connection, script, current, db.metadata)
 
 
 def _fail(message):
@@ -272,8 +277,7 @@ class Adopt(Command):
         config = _config(directory, None)
         script = ScriptDirectory.from_config(config)
         with db.engine.connect() as connection:
-            current = history.current_heads(connection)
-            state = history.situation(connection, script, current, db.metadata)
+            current, state = _history(connection, script)
             if state is None:
                 if current:
                     print(f"The database is already at revision {', '.join(current)}: nothing "
@@ -369,10 +373,8 @@ class Current(Command):
 
     def run(self, directory, verbose):
         config = _config(directory, None)
-        script = ScriptDirectory.from_config(config)
         with db.engine.connect() as connection:
-            current = history.current_heads(connection)
-            state = history.situation(connection, script, current, db.metadata)
+            current, state = _history(connection, ScriptDirectory.from_config(config))
         if state is not None:
             print(history.message(state, current))
             return
