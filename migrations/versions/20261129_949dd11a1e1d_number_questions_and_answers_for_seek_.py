@@ -18,10 +18,8 @@ branch_labels = None
 depends_on = None
 
 
-# The triggers' statements live in db_objects.py, which db.create_all() runs too.
-COUNTER = db_objects.QUESTION_COUNTER
-SQLITE_TRIGGERS = db_objects.NUMBERING_SQLITE
-MYSQL_TRIGGERS = db_objects.NUMBERING_MYSQL
+# The triggers' statements (and MariaDB's counter table) live in db_objects.py, which
+# db.create_all() runs too.
 
 
 # Rows already there are numbered in the order the list showed them (create_time, then id).
@@ -69,17 +67,9 @@ def upgrade():
     for statement in backfill():
         op.execute(statement)
     if op.get_bind().dialect.name == "sqlite":
-        statements = SQLITE_TRIGGERS
+        statements = db_objects.NUMBERING_SQLITE
     else:
-        op.create_table(
-            COUNTER,
-            sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-            sa.Column('value', sa.Integer(), nullable=False),
-            sa.PrimaryKeyConstraint('id', name=op.f('pk_question_counter')),
-            mysql_charset='utf8mb4', mysql_collate='utf8mb4_unicode_ci', mysql_engine='InnoDB')
-        statements = [
-            f"INSERT INTO {COUNTER} (id, value) SELECT 1, COALESCE(MAX(seq), 0) FROM question"
-        ] + MYSQL_TRIGGERS
+        statements = db_objects.COUNTER_TABLE_MYSQL + db_objects.NUMBERING_MYSQL
     for statement in statements:
         op.execute(statement)
 
@@ -89,7 +79,7 @@ def downgrade():
     op.execute("DROP TRIGGER IF EXISTS question_number")
     if op.get_bind().dialect.name != "sqlite":
         # SQL text: the counter is derived bookkeeping, not data whose loss the gate asks about.
-        op.execute(f"DROP TABLE {COUNTER}")
+        op.execute(f"DROP TABLE {db_objects.QUESTION_COUNTER}")
 
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_question_seq'))

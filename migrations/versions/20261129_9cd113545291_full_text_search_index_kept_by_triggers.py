@@ -20,10 +20,6 @@ depends_on = None
 
 
 # The statements live in db_objects.py, which db.create_all() runs too.
-SQLITE_UPGRADE = db_objects.SEARCH_SQLITE
-SQLITE_DOWNGRADE = db_objects.SEARCH_SQLITE_DROP
-MROONGA_UPGRADE = db_objects.SEARCH_MROONGA
-MROONGA_DOWNGRADE = db_objects.SEARCH_MROONGA_DROP
 
 
 def has_mroonga(bind):
@@ -37,9 +33,9 @@ def has_mroonga(bind):
 def upgrade():
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        statements = SQLITE_UPGRADE
+        statements = db_objects.SEARCH_SQLITE
     elif has_mroonga(bind):
-        statements = MROONGA_UPGRADE
+        statements = db_objects.SEARCH_MROONGA
     else:
         logging.getLogger("alembic.runtime.migration").warning(
             "No Mroonga on this server: search reads every question (README, Search)")
@@ -49,6 +45,7 @@ def upgrade():
 
 
 def downgrade():
-    statements = SQLITE_DOWNGRADE if op.get_bind().dialect.name == "sqlite" else MROONGA_DOWNGRADE
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    statements = db_objects.SEARCH_SQLITE_DROP if sqlite else db_objects.SEARCH_MROONGA_DROP
     for statement in statements:
         op.execute(statement)
