@@ -1,9 +1,17 @@
 """``python manage.py seed``: fast bulk demo data that tops up instead of piling up."""
+import random
 import re
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
-from tests.backends import database_unused
+import db_objects
+from blueprints import search
+from cli.seed import insert_rows, seed
+from exts import db
+from models import QuestionModel, utcnow
+from tests.backends import database_unused, sqlite_only
+from tests.data import add_questions, make_user
 
 
 def counts(project):
@@ -101,3 +109,101 @@ def test_seed_gives_demo_users_names_nobody_has(project):
     project.manage("seed", "--users", "2", "--questions", "0", "--answers", "0")
     assert [(u["username"], u["username_key"]) for u in project.database.rows("user")] == [
         ("Ann", "ann"), ("ann-2", "ann-2"), ("bo", "bo")]
+
+
+def ids(database, query, params=None):
+    return sorted(row[0] for row in database.execute(query, params))
+
+
+def test_seeded_questions_are_numbered_in_time_order_and_counted(app, database):
+    seed(4, 60, 150, random.Random(3))
+    rows = database.execute("SELECT id, seq, create_time, answer_count FROM question ORDER BY seq")
+    assert [row.seq for row in rows] == list(range(1, 61))
+    assert [row.create_time for row in rows] == sorted(row.create_time for row in rows)
+    answers = database.execute("SELECT question_id, seq FROM answer ORDER BY question_id, seq")
+    per_question = {}
+    for question_id, seq in answers:
+        per_question.setdefault(question_id, []).append(seq)
+    assert {row.id: list(range(1, row.answer_count + 1)) for row in rows} == {
+        row.id: per_question.get(row.id, []) for row in rows}
+    assert sum(row.answer_count for row in rows) == 150
+    # A top-up adds answers to the questions already there, after their own.
+    seed(4, 60, 400, random.Random(4))
+    counts = dict(database.execute(
+        "SELECT q.id, COUNT(a.id) FROM question AS q LEFT JOIN answer AS a "
+        "ON a.question_id = q.id GROUP BY q.id"))
+    assert dict(database.execute("SELECT id, answer_count FROM question")) == counts
+    assert sum(counts.values()) == 400
+
+
+def test_the_search_index_holds_exactly_the_seeded_questions(app, database):
+    seed(4, 300, 0, random.Random(5))
+    questions = ids(database, "SELECT id FROM question")
+    assert len(questions) == 300
+    if database.backend == "sqlite":
+        # FTS5's own record of the rows it indexed, and its check against the question table.
+        assert ids(database, "SELECT id FROM search_fts_docsize") == questions
+        database.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+        # search_gram as the trigger's statement computes it from the same rows.
+        database.execute("CREATE TABLE expected_gram (gram TEXT NOT NULL, question_id INTEGER "
+                         "NOT NULL, PRIMARY KEY (gram, question_id)) WITHOUT ROWID")
+        database.execute(db_objects.SEARCH_SQLITE[5].replace(
+            "INTO search_gram", "INTO expected_gram"))
+        expected = database.execute("SELECT gram, question_id FROM expected_gram")
+        assert len(expected) > 300  # seeded titles have Chinese in them
+        assert sorted(database.execute("SELECT gram, question_id FROM search_gram")) == sorted(
+            expected)
+    else:
+        assert ids(database, "SELECT id FROM search_mroonga") == questions
+
+
+@pytest.mark.parametrize("word", ["paginate", "分页", "数据库", "乱码"])
+def test_search_finds_every_seeded_question_with_the_word(app, database, word):
+    seed(4, 400, 0, random.Random(6))
+    expected = ids(database, "SELECT id FROM question WHERE title LIKE :w OR content LIKE :w",
+                   {"w": f"%{word}%"})
+    assert len(expected) > 10
+    with db.engine.connect() as connection:
+        found = search.search(connection, search.Terms(word), 1, 1000)
+    assert sorted(row.id for row in found) == expected
+
+
+@sqlite_only
+def test_sqlite_grams_are_those_of_the_trigger(app, database):
+    """db_objects.sqlite_grams, which the bulk load uses, against the trigger's statement."""
+    ann = make_user()
+    texts = [("分页", "x"), ("a中b文c", "数据库迁移"), ("全角　空格，标点。", "ｆｕｌｌ"),
+             ("한국어 テスト", "🚀中🚀文"), ("\u2fff\u3000\u3001", "\ud7a3\ue000\ud7a3"),
+             ("no CJK at all", "é ü ß"), ("末尾", "開始")]
+    for title, content in texts:
+        database.execute("INSERT INTO question (title, content, create_time, author_id) "
+                         "VALUES (:t, :c, '2026-01-01 00:00:00', :a)",
+                         {"t": title, "c": content, "a": ann.id})
+    rows = database.execute("SELECT id, title, content FROM question ORDER BY id")
+    by_trigger = database.execute("SELECT gram, question_id FROM search_gram")
+    assert sorted(by_trigger) == sorted(
+        (gram, row.id) for row in rows for gram in db_objects.sqlite_grams(
+            f"{row.title}\n{row.content}"))
+    assert db_objects.sqlite_grams("a中b文c\n数据") == {"中", "文", "数", "据", "数据"}
+    assert db_objects.sqlite_grams("全角　空") == {"全", "角", "　", "空", "全角", "角　", "　空"}
+
+
+@sqlite_only
+def test_a_failed_bulk_insert_leaves_the_search_trigger_and_index_as_they_were(app, database):
+    ann = make_user()
+    (kept,) = add_questions(ann, 1, title="分页 kept")
+    connection = db.session.connection()
+    rows = [{"title": "分页 new", "content": "x", "author_id": ann.id, "create_time": utcnow()},
+            {"title": None, "content": "x", "author_id": ann.id, "create_time": utcnow()}]
+    with pytest.raises(IntegrityError):
+        with db_objects.search_index_in_bulk(connection):
+            insert_rows(connection, QuestionModel.__table__, rows)
+    db.session.rollback()
+    assert database.execute("SELECT sql FROM sqlite_master WHERE name = "
+                            "'search_question_insert'")[0][0] == db_objects.SQLITE_SEARCH_INSERT
+    assert ids(database, "SELECT id FROM question") == [kept.id]
+    assert ids(database, "SELECT id FROM search_fts_docsize") == [kept.id]
+    # The trigger indexes the next question as before.
+    (later,) = add_questions(ann, 1, title="分页 later")
+    assert ids(database, "SELECT question_id FROM search_gram WHERE gram = '分页'") == [
+        kept.id, later.id]
