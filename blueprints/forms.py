@@ -1,5 +1,4 @@
 """Flask-WTF forms of the auth and qa blueprints, with the messages shown next to each field."""
-from email_validator import EmailNotValidError, validate_email
 from flask import request
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -68,6 +67,10 @@ def deliverable_email(form, field):
     if not local.isascii():
         raise ValidationError("Use only ASCII letters, digits and . _ + - before the @: "
                               "mail to other characters there cannot be delivered.")
+    # Imported at the first address checked: email_validator compiles its regexes at import
+    # (20 ms), which every start of the app, manage.py --help included, would otherwise pay.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         address = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
