@@ -10,8 +10,6 @@ from flask import current_app
 from flask_script import Command, Option
 
 from exts import db
-from migration_safety import adopt
-from migration_safety import check as schema_check
 from migration_safety import history
 from migration_safety.errors import SafetyError
 from migration_safety.lock import migration_lock
@@ -19,7 +17,6 @@ from migration_safety.logs import quiet
 from migration_safety.options import (
     ALLOW_DATA_LOSS, ALLOW_TABLE_COPY, FILL, MANAGE_PY, NO_INPUT, RENAME, Options,
 )
-from migration_safety.schemadiff import lines as difference_lines
 
 DIRECTORY = Option("-d", "--directory", dest="directory", default=None,
                    help="Migration script directory (default is 'migrations')")
@@ -162,6 +159,10 @@ class Check(Command):
     option_list = (DIRECTORY,)
 
     def run(self, directory):
+        # Imported here, as adopt below: schema comparison is what these commands alone use
+        # of migration safety, and every start of manage.py would pay for importing it.
+        from migration_safety import check as schema_check
+
         config = _config(directory, None)
         # command.check's own "No new upgrade operations detected." would repeat ours.
         config.cmd_opts.quiet = True
@@ -280,6 +281,9 @@ class Adopt(Command):
     )
 
     def run(self, directory, dry_run):
+        from migration_safety import adopt
+        from migration_safety.schemadiff import lines as difference_lines
+
         config = _config(directory, None)
         script = ScriptDirectory.from_config(config)
         with db.engine.connect() as connection:
@@ -337,6 +341,9 @@ class SafeStamp(Command):
     )
 
     def run(self, directory, sql, tag, force, revision):
+        from migration_safety import adopt
+        from migration_safety.schemadiff import lines as difference_lines
+
         config = _config(directory, None)
         script = ScriptDirectory.from_config(config)
         purge = False
