@@ -136,6 +136,15 @@ def sqlite_grams(text):
     return grams
 
 
+def begin_for_ddl(connection):
+    """On SQLite, open the connection's transaction now if none is open: pysqlite opens one
+    at the first INSERT, UPDATE or DELETE only, and DDL before that (a DROP TRIGGER, a
+    temporary table) would run, and stay, on its own, whatever the transaction's fate."""
+    if (connection.dialect.name == "sqlite"
+            and not connection.connection.dbapi_connection.in_transaction):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextlib.contextmanager
 def search_index_in_bulk(connection):
     """Questions inserted inside the block on SQLite are indexed for search set-wise at its
@@ -151,10 +160,7 @@ def search_index_in_bulk(connection):
             "AND name = 'search_question_insert'").first():
         yield
         return
-    # pysqlite opens a transaction at the first INSERT, UPDATE or DELETE only; a DROP TRIGGER
-    # before any would run, and stay, on its own.
-    if not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    begin_for_ddl(connection)
     # New rows get ids above the highest (INTEGER PRIMARY KEY, no AUTOINCREMENT), and the
     # transaction's write lock keeps every other writer out until the commit.
     after = connection.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM question").scalar()

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 import db_objects
 from blueprints import search
-from cli.seed import insert_rows, seed
+from cli.seed import insert_rows, seed, set_answer_counts
 from exts import db
 from models import QuestionModel, utcnow
 from tests.backends import database_unused, sqlite_only
@@ -207,3 +207,18 @@ def test_a_failed_bulk_insert_leaves_the_search_trigger_and_index_as_they_were(a
     (later,) = add_questions(ann, 1, title="分页 later")
     assert ids(database, "SELECT question_id FROM search_gram WHERE gram = '分页'") == [
         kept.id, later.id]
+
+
+def test_answer_counts_are_set_through_a_temporary_table_that_does_not_stay(app, database):
+    ann = make_user()
+    first, second, third = add_questions(ann, 3)
+    connection = db.session.connection()
+    with pytest.raises(IntegrityError):  # a count of None: the temporary table refuses it
+        set_answer_counts(connection, {first.id: 4, second.id: None})
+    db.session.rollback()
+    connection = db.session.connection()
+    set_answer_counts(connection, {first.id: 7, third.id: 2})
+    set_answer_counts(connection, {second.id: 5})  # the same connection: the table was dropped
+    db.session.commit()
+    assert dict(database.execute("SELECT id, answer_count FROM question")) == {
+        first.id: 7, second.id: 5, third.id: 2}
