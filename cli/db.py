@@ -228,8 +228,8 @@ class Kept(Command):
 
 
 def _keeper(connection):
-    # Imported at use: keep.py brings units.py and SQLAlchemy's MySQL dialect (20 ms at every
-    # start of manage.py, --help included), which db kept alone of these commands needs.
+    # Imported at use: the keeps, and the units behind them, are db kept's alone of these
+    # commands, and every start of manage.py (--help included) would import them.
     from migration_safety.keep import Keeper
     return Keeper(connection)
 

@@ -22,8 +22,8 @@ class Recover(Command):
 
     @staticmethod
     def _recover(forget):
-        # Imported here: units.py brings SQLAlchemy's MySQL dialect, 20 ms that every start of
-        # manage.py (--help included) would otherwise pay.
+        # Imported here: of manage.py's commands only this one (and a migration) uses the
+        # units, and every start of manage.py (--help included) would import them.
         from migration_safety import units as steps
 
         with db.engine.connect() as connection:

@@ -2,7 +2,7 @@
 (safety.py); the other modules are its parts, and those of manage.py's db commands."""
 # Nothing is imported here: every start of the app imports migration_safety.status (app.py),
 # manage.py --help included, and the modules behind Safety (the gate, the units, the keeps,
-# MySQL's dialect) took 40 ms to import that only a migration needs. They load at the first
+# the review) took 20 ms to import that only a migration needs. They load at the first
 # use of a name below (PEP 562).
 
 __all__ = ["Safety", "include_name"]

@@ -9,7 +9,7 @@ import migration_safety
 from tests.cli import ROOT, process_environ
 
 # Each loads at its first use: by a migration (Safety and its parts), db kept and db recover
-# (the keeps, the units and SQLAlchemy's MySQL dialect behind them), db check, adopt and stamp
+# (the keeps and the units), db check, adopt and stamp
 # (schema comparison), the first email address checked or mailed (email_validator), a broker
 # (Celery).
 NOT_AT_START = {"migration_safety.safety", "migration_safety.gate", "migration_safety.keep",
