@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 import logging_config
 from exts import csrf, db, configure_sqlite, mail, mail_queue, migrate
+from blueprints import pagecache
 from migration_safety import status
 from setting import ConfigError, configure
 
@@ -37,6 +38,8 @@ def create_app(config_name=None, settings=None):
     register_security_headers(app)
     # Logs a warning at the first request if the database is behind the migrations.
     status.install(app)
+    # Last: outermost, it answers stored pages before any of the above runs.
+    pagecache.install(app)
     return app
 
 
