@@ -7,7 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 import logging_config
 from exts import csrf, db, configure_sqlite, mail, mail_queue, migrate
-from blueprints import pagecache
+from blueprints import pagecache, templating
+from blueprints.sessions import CookieSessions
 from migration_safety import status
 from setting import ConfigError, configure
 
@@ -34,6 +35,8 @@ def create_app(config_name=None, settings=None):
     logging_config.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    app.session_interface = CookieSessions()
+    templating.init_app(app)
     register_errorhandlers(app)
     register_security_headers(app)
     # Logs a warning at the first request if the database is behind the migrations.
