@@ -6,7 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 import logging_config
-from exts import csrf, db, configure_sqlite, mail, mail_queue, migrate
+from exts import configure_mysql, configure_sqlite, csrf, db, mail, mail_queue, migrate
 from blueprints import pagecache, templating
 from blueprints.sessions import CookieSessions
 from migration_safety import status
@@ -49,6 +49,7 @@ def create_app(config_name=None, settings=None):
 def register_extensions(app):
     db.init_app(app)
     configure_sqlite(app)
+    configure_mysql(app)
     # Batch mode lets SQLite, which cannot ALTER most things, run every migration. It is on
     # for every database so that a script generated against MySQL also runs on SQLite
     # (on MySQL, batch operations are plain ALTER statements).
