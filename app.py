@@ -101,12 +101,17 @@ def register_errorhandlers(app):
 
 
 def register_security_headers(app):
+    headers = dict(SECURITY_HEADERS)
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    by_key = [(name.lower(), name, value) for name, value in headers.items()]
+
     @app.after_request
     def add_security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Those a view did not set itself; one pass over the headers, not one per name.
+        present = set(response.headers.keys(lower=True))
+        response.headers.extend(
+            [(name, value) for key, name, value in by_key if key not in present])
         return response
 
 

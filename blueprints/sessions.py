@@ -33,13 +33,21 @@ class CookieSessions(SecureCookieSessionInterface):
     of idleness are over; a changed session is sent at once, as always.
     """
 
+    def get_signing_serializer(self, app):
+        # Flask builds one per request and two per renewal: it depends only on the keys.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = getattr(self, "_serializer", None)
+        if kept is None or kept[0] != keys:
+            kept = self._serializer = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
     def open_session(self, app, request):
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
+        if not app.secret_key:
+            return None  # Flask's NullSession, as without this class
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
+        serializer = self.get_signing_serializer(app)
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
             data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)

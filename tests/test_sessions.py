@@ -1,4 +1,5 @@
 """How sessions end: logout and a new password end every copy of the cookie; idleness ends it."""
+import copy
 import time
 
 import pytest
@@ -51,8 +52,8 @@ def test_a_new_password_ends_every_session(app, site, client):
 def aged(app, value, seconds):
     """The session cookie *value* as if it had last been renewed *seconds* ago (same content,
     signed by the app's own key with an older time)."""
-    interface = app.session_interface
-    serializer = interface.get_signing_serializer(app)
+    # A copy: the app keeps its serializer (blueprints/sessions.py) and must not sign with this.
+    serializer = copy.copy(app.session_interface.get_signing_serializer(app))
     data = serializer.loads(value)
 
     class Earlier(TimestampSigner):
@@ -110,3 +111,13 @@ def test_renewal_time_must_be_below_the_idle_time(make_app):
 
     with pytest.raises(ConfigError, match="SESSION_RENEW_SECONDS must be below"):
         make_app(SESSION_IDLE_SECONDS=60, SESSION_RENEW_SECONDS=60)
+
+
+def test_a_changed_secret_key_takes_effect_at_once(site, client, app):
+    site.signed_up()
+    assert logged_in(client)
+    old = app.secret_key
+    app.secret_key = "rotated-" + old
+    assert not logged_in(client)  # the cookie was signed with the old key
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert logged_in(client)
