@@ -116,8 +116,9 @@ def test_renewal_time_must_be_below_the_idle_time(make_app):
 def test_a_changed_secret_key_takes_effect_at_once(site, client, app):
     site.signed_up()
     assert logged_in(client)
-    old = app.secret_key
+    saved, old = cookie(client), app.secret_key
     app.secret_key = "rotated-" + old
     assert not logged_in(client)  # the cookie was signed with the old key
+    client.set_cookie("session", saved)
     app.config["SECRET_KEY_FALLBACKS"] = [old]
     assert logged_in(client)
