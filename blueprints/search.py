@@ -101,7 +101,7 @@ def statement(kind, long_terms, short_terms, oldest_first=False, lower=False, up
     seek key), with ids from :first and up to :last, :limit of them after skipping :offset.
     That order is the index's own (ids grow with time): the database walks it from the key
     and stops after a page, so a page costs the same at 10k and 100k questions, and page 500
-    reached by its key what page 1 costs (Mroonga: see WINDOW_PER_ROW below).
+    reached by its key what page 1 costs.
     """
     names = [f"t{i}" for i in range(long_terms + short_terms)]
     order = "ASC" if oldest_first else "DESC"
@@ -191,16 +191,6 @@ def index_kind(connection):
     return kind
 
 
-# Mroonga (Groonga 7) reads every posting of a word to find its hits, then filters and
-# sorts them for ORDER BY LIMIT: for a word in 10% of 100k questions that was 2.5 ms a page
-# against 0.6 ms at 10k. Asked for the hits among the ids next to the key (the newest, for
-# page 1), WINDOW_PER_ROW ids for each row wanted, it sorts only those: 1.7 ms. When they do
-# not fill the page, the search runs again without the window, which for a word that rare
-# costs little. What remains grows with the number of postings of the word, which no
-# statement Mroonga takes avoids (README, "Search").
-WINDOW_PER_ROW = 250
-
-
 def search(connection, terms, per_page, page=1, before=None, after=None):
     """(rows, more): up to *per_page* rows newest first, and whether another page lies beyond
     them in the direction walked.
@@ -223,30 +213,7 @@ def search(connection, terms, per_page, page=1, before=None, after=None):
         return connection.execute(query, {**params, "first": first, "last": last,
                                           "limit": limit, "offset": offset}).all()
 
-    first = None if after is None else after + 1
-    last = None if before is None else before - 1
-    rows = None
-    if kind == MROONGA:
-        window = _window(connection, first, last, WINDOW_PER_ROW * (offset + limit))
-        if window:
-            rows = hits(*window)
-    if rows is None or len(rows) < limit:  # no window, or not a full page in it
-        rows = hits(first, last)
+    rows = hits(None if after is None else after + 1, None if before is None else before - 1)
     # The join returns the rows in no particular order: nearest the key first, then the page.
     rows = sorted(rows, key=lambda row: row.id, reverse=not oldest_first)
     return sorted(rows[:per_page], key=lambda row: row.id, reverse=True), len(rows) > per_page
-
-
-NEWEST = text("SELECT MAX(id) FROM question")
-
-
-def _window(connection, first, last, width):
-    """(first, last) of the *width* ids next to the key, or None when that is all of them."""
-    if first is not None:  # the oldest hits after a key
-        newest = connection.execute(NEWEST).scalar() or 0
-        # Short of the newest id: newer ones may come while the page is read.
-        return (first, first + width - 1) if first + width - 1 < newest else None
-    if last is None:  # the newest hits, up to whatever id comes next
-        newest = connection.execute(NEWEST).scalar() or 0
-        return (newest - width + 1, None) if newest - width + 1 > 1 else None
-    return (last - width + 1, last) if last - width + 1 > 1 else None

@@ -95,13 +95,8 @@ def pages_by_links(client, path, link):
     return found
 
 
-@pytest.mark.parametrize("window", [None, 1, 3])
-def test_older_and_newer_links_walk_every_hit_once(app, client, ann, monkeypatch, window):
-    # Every third question matches. On MariaDB a window (blueprints/search.py) of 3 ids a
-    # row holds a full page; of 1 id a row it never does, and each page is searched again
-    # without it; the default window holds every id here, so there is none.
-    if window:
-        monkeypatch.setattr(search, "WINDOW_PER_ROW", window)
+def test_older_and_newer_links_walk_every_hit_once(app, client, ann):
+    # Every third question matches.
     app.config.update(QUESTIONS_PER_PAGE=4, PAGE_CACHE_SIZE=0)
     add_questions(ann, 40, title="Item {i}")
     for i in range(0, 40, 3):
