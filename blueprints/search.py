@@ -7,6 +7,8 @@ import weakref
 from markupsafe import Markup, escape
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 
+from blueprints.forms import ID_MAX
+
 # The search indexes (migration 9cd113545291) and what they find:
 # - SQLite: FTS5's trigram tokenizer finds any run of 3+ characters; a table of the Chinese,
 #   Japanese and Korean characters and character pairs of each question (search_gram) finds
@@ -100,8 +102,9 @@ def statement(kind, long_terms, short_terms, oldest_first=False, lower=False, up
     It finds the hits newest first (oldest first with *oldest_first*, for the page before a
     seek key), with ids from :first and up to :last, :limit of them after skipping :offset.
     That order is the index's own (ids grow with time): the database walks it from the key
-    and stops after a page, so a page costs the same at 10k and 100k questions, and page 500
-    reached by its key what page 1 costs.
+    and stops after a page, so page 500 reached by its key costs what page 1 costs, and on
+    SQLite the same at 10k and 100k questions. Mroonga reads every posting of the words
+    first, so its pages cost more where a word is in more questions (README, "Search").
     """
     names = [f"t{i}" for i in range(long_terms + short_terms)]
     order = "ASC" if oldest_first else "DESC"
@@ -200,6 +203,8 @@ def search(connection, terms, per_page, page=1, before=None, after=None):
     there), *more* then telling of newer ones still; with neither, page *page* by number,
     skipping (page - 1) * per_page hits.
     """
+    if after is not None and after >= ID_MAX:
+        return [], False  # no id above it; and a bound past INT Mroonga may read wrong
     kind = index_kind(connection)
     long_terms, short_terms, params = parameters(kind, terms)
     oldest_first = after is not None

@@ -98,9 +98,9 @@ def pages_by_links(client, path, link):
 def test_older_and_newer_links_walk_every_hit_once(app, client, ann):
     # Every third question matches.
     app.config.update(QUESTIONS_PER_PAGE=4, PAGE_CACHE_SIZE=0)
-    add_questions(ann, 40, title="Item {i}")
-    for i in range(0, 40, 3):
-        db.session.get(QuestionModel, i + 1).content = "a needle here"
+    questions = add_questions(ann, 40, title="Item {i}")
+    for question in questions[::3]:
+        question.content = "a needle here"
     db.session.commit()
     hits = [f"Item {i}" for i in range(39, -1, -1) if i % 3 == 0]  # 14: 4 pages, the last of 2
     older = pages_by_links(client, "/search?q=needle", "Older")
