@@ -7,6 +7,8 @@ import weakref
 from markupsafe import Markup, escape
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 
+from blueprints.forms import ID_MAX
+
 # The search indexes (migration 9cd113545291) and what they find:
 # - SQLite: FTS5's trigram tokenizer finds any run of 3+ characters; a table of the Chinese,
 #   Japanese and Korean characters and character pairs of each question (search_gram) finds
@@ -89,44 +91,63 @@ COLUMNS = {"id": Integer, "title": String, "content": String, "create_time": Dat
            "answer_count": Integer, "author_name": String}
 
 
-@functools.lru_cache(maxsize=64)
-def statement(kind, long_terms, short_terms):
+@functools.lru_cache(maxsize=256)
+def statement(kind, long_terms, short_terms, oldest_first=False, lower=False, upper=False):
     """The statement for *long_terms* and *short_terms* words on index *kind*, built once
-    per shape (bind parameters :t0, :t1... in that order, then :limit and :offset).
+    per shape (bind parameters :t0, :t1... in that order, then :first with *lower*, :last
+    with *upper*, :limit and :offset).
 
-    Newest first is the order of the index (ids grow with time): the database walks it
-    backwards and stops after a page, so a page costs the same at 10k and 100k questions.
+    It finds the hits newest first (oldest first with *oldest_first*, for the page before a
+    seek key), with ids from :first and up to :last, :limit of them after skipping :offset.
+    That order is the index's own (ids grow with time): the database walks it from the key
+    and stops after a page, so page 500 reached by its key costs what page 1 costs, and on
+    SQLite the same at 10k and 100k questions. Mroonga reads every posting of the words
+    first, so its pages cost more where a word is in more questions (README, "Search").
     """
     names = [f"t{i}" for i in range(long_terms + short_terms)]
+    order = "ASC" if oldest_first else "DESC"
+    key = "id"
     if kind == SQLITE:
-        ids = _sqlite_ids(names[:long_terms], names[long_terms:])
+        ids, key = _sqlite_ids(names[:long_terms], names[long_terms:], lower, upper)
     elif kind == MROONGA:
+        # Comparisons of the key keep Mroonga's ORDER BY LIMIT inside the index
+        # (Mroonga_fast_order_limit); BETWEEN or a subquery would not. Each costs a pass over
+        # the hits, so a statement has only the bounds it needs; and a bound must be in the
+        # column's range (Mroonga finds nothing for id < 2147483648).
         ids = ("SELECT id FROM search_mroonga WHERE MATCH (title, content) "
-               "AGAINST (:t0 IN BOOLEAN MODE) ORDER BY id DESC LIMIT :limit OFFSET :offset")
+               "AGAINST (:t0 IN BOOLEAN MODE)" + _bounds("id", lower, upper))
     else:
         where = " AND ".join(f"(title LIKE :{n} ESCAPE '!' OR content LIKE :{n} ESCAPE '!')"
                              for n in names)
-        ids = f"SELECT id FROM question WHERE {where} ORDER BY id DESC LIMIT :limit OFFSET :offset"
-    sql = ROWS.format(ids=ids)
+        ids = f"SELECT id FROM question WHERE {where}" + _bounds("id", lower, upper)
+    sql = ROWS.format(ids=f"{ids} ORDER BY {key} {order} LIMIT :limit OFFSET :offset")
     if kind != SQLITE:
         sql = sql.replace("JOIN user ", "JOIN `user` ")
-    return text(sql).bindparams(bindparam("limit"), bindparam("offset")).columns(**COLUMNS)
+    bounds = [bindparam(name) for name, used in (("first", lower), ("last", upper)) if used]
+    return text(sql).bindparams(*bounds, bindparam("limit"), bindparam("offset")).columns(
+        **COLUMNS)
 
 
-def _sqlite_ids(long_names, short_names):
+def _bounds(key, lower, upper):
+    return (f" AND {key} >= :first" if lower else "") + (f" AND {key} <= :last" if upper else "")
+
+
+def _sqlite_ids(long_names, short_names, lower, upper):
     if long_names:
-        # One MATCH for all long words (FTS5 ANDs them), each a quoted string.
+        # One MATCH for all long words (FTS5 ANDs them), each a quoted string. FTS5 takes
+        # the bounds on rowid from its own index.
         driver = "SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :match"
         key = "search_fts.rowid"
         rest = short_names
     else:
+        # The (gram, question_id) key: one gram's ids, in order, from the seek key on.
         driver = f"SELECT g0.question_id AS id FROM search_gram AS g0 WHERE g0.gram = :{short_names[0]}"
         key = "g0.question_id"
         rest = short_names[1:]
     checks = "".join(
         f" AND EXISTS (SELECT 1 FROM search_gram AS g{i + 1} WHERE g{i + 1}.gram = :{name} "
         f"AND g{i + 1}.question_id = {key})" for i, name in enumerate(rest))
-    return f"{driver}{checks} ORDER BY {key} DESC LIMIT :limit OFFSET :offset"
+    return driver + _bounds(key, lower, upper) + checks, key
 
 
 def parameters(kind, terms):
@@ -171,11 +192,31 @@ def index_kind(connection):
     return kind
 
 
-def search(connection, terms, page, per_page):
-    """Rows of page *page* (one extra when a next page exists), newest first."""
+def search(connection, terms, per_page, page=1, before=None, after=None):
+    """(rows, more): up to *per_page* rows newest first, and whether another page lies beyond
+    them in the direction walked.
+
+    With *before*, the hits older than that id (the page after one that ended there); with
+    *after*, the hits newer than that id nearest to it (the page before one that began
+    there), *more* then telling of newer ones still; with neither, page *page* by number,
+    skipping (page - 1) * per_page hits.
+    """
+    if after is not None and after >= ID_MAX:
+        return [], False  # no id above it; and a bound past INT Mroonga may read wrong
     kind = index_kind(connection)
     long_terms, short_terms, params = parameters(kind, terms)
-    rows = connection.execute(
-        statement(kind, long_terms, short_terms),
-        {**params, "limit": per_page + 1, "offset": (page - 1) * per_page}).all()
-    return sorted(rows, key=lambda row: row.id, reverse=True)
+    oldest_first = after is not None
+    # One more row than a page tells whether another page exists.
+    limit = per_page + 1
+    offset = 0 if before is not None or oldest_first else (page - 1) * per_page
+
+    def hits(first, last):
+        query = statement(kind, long_terms, short_terms, oldest_first,
+                          first is not None, last is not None)
+        return connection.execute(query, {**params, "first": first, "last": last,
+                                          "limit": limit, "offset": offset}).all()
+
+    rows = hits(None if after is None else after + 1, None if before is None else before - 1)
+    # The join returns the rows in no particular order: nearest the key first, then the page.
+    rows = sorted(rows, key=lambda row: row.id, reverse=not oldest_first)
+    return sorted(rows[:per_page], key=lambda row: row.id, reverse=True), len(rows) > per_page

@@ -65,6 +65,9 @@ def unbounded(plan, dialect):
 
 
 PAGES = ["/", "/?page=2", "/?page=19", "/search?q=Flask", "/search?q=flask&page=2",
+         "/search?q=flask&page=2&before=300", "/search?q=flask&page=2&after=100",
+         "/search?q=%E5%88%86%E9%A1%B5&page=3&before=300",
+         "/search?q=%E5%88%86%E9%A1%B5+%E5%AE%9E%E7%8E%B0&page=3&after=100",
          "/search?q=%E5%88%86%E9%A1%B5", "/search?q=%E9%A1%B5", "/search?q=paginate+Flask",
          "/search?q=%E5%88%86%E9%A1%B5+%E5%AE%9E%E7%8E%B0", "/search?q=%E5%88%86%E9%A1%B5+flask",
          "/search?q=zzzz-no-match", "/search?q=%E6%B2%A1%E6%9C%89"]
@@ -106,6 +109,9 @@ def test_mroonga_orders_and_limits_inside_the_index(client):
         return int(db.session.execute(db.text(
             "SHOW GLOBAL STATUS LIKE 'Mroonga_fast_order_limit'")).one()[1])
 
-    before = fast_order_limits()
-    assert client.get("/search?q=Flask").status_code == 200
-    assert fast_order_limits() > before
+    # Page 1, a page by number, and pages by their seek keys either way.
+    for path in ("/search?q=Flask", "/search?q=Flask&page=2", "/search?q=Flask&page=2&before=300",
+                 "/search?q=Flask&page=2&after=100"):
+        before = fast_order_limits()
+        assert client.get(path).status_code == 200
+        assert fast_order_limits() > before, path
