@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 from blueprints.auth import login_required
 from blueprints.forms import ID_MAX, AnswerForm, QuestionForm
 from blueprints.pagecache import cached_for_anonymous
-from blueprints.pages import NO_SUCH_PAGE, Page, page_number, seek_page
+from blueprints.pages import NO_SUCH_PAGE, Page, page_number, plain_rows, seek_page
 from blueprints.search import Terms, search as find
 from exts import csrf, db
 from models import AnswerModel, QuestionModel, UserModel
