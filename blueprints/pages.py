@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlencode
 
 from flask import abort, redirect, request
+from sqlalchemy.engine import Row
 
 # ASCII digits without a leading zero: "02", "２" and "1e3" would be second addresses of a page.
 PAGE_DIGITS = re.compile(r"[1-9][0-9]{0,8}")
@@ -61,8 +62,8 @@ def rows_page(rows, page, per_page):
 def plain_rows(rows):
     """SQLAlchemy *rows* as named tuples of the same fields, for templates: Jinja reads an
     attribute of a Row in about 1 µs and of a named tuple in 0.15, and a list page reads 120."""
-    if not rows:
-        return rows
+    if not rows or not isinstance(rows[0], Row):
+        return rows  # none, or plain already
     make = _row_class(rows[0]._fields)._make
     return [make(row) for row in rows]
 

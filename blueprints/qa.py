@@ -185,7 +185,8 @@ def search_page(terms):
         more = True  # the page this key came from, at least
     if page > 1 and not rows:
         abort(404, description=NO_SUCH_PAGE)
-    return Page(rows, page, has_next=more)
+    # The title marked, and the text replaced by its marked snippet.
+    return Page(terms.marked(plain_rows(rows)), page, has_next=more)
 
 
 def seek_key(name):
