@@ -169,10 +169,18 @@ def search_recent():
             REPLACE INTO search_recent (id, title, content) VALUES (NEW.id, NEW.title, NEW.content);
             DELETE FROM search_recent WHERE id <= NEW.id - {RECENT};
         END IF""",
-        # Only a change of the text: answers update answer_count on every answer. Compared
-        # as bytes: the column's collation takes 'Flask' and 'flask' for equal.
+        # Only a change of the text (answers update answer_count on every answer), compared
+        # as bytes: the column's collation takes 'Flask' and 'flask' for equal. A new id (a
+        # console's doing) leaves the tier, and comes back as an insert would.
         """CREATE TRIGGER search_recent_update AFTER UPDATE ON question FOR EACH ROW
-        IF BINARY NEW.title <> BINARY OLD.title OR BINARY NEW.content <> BINARY OLD.content THEN
+        IF NEW.id <> OLD.id THEN
+            DELETE FROM search_recent WHERE id = OLD.id;
+            IF NEW.id >= (SELECT MIN(id) FROM search_recent) THEN
+                REPLACE INTO search_recent (id, title, content)
+                VALUES (NEW.id, NEW.title, NEW.content);
+            END IF;
+        ELSEIF BINARY NEW.title <> BINARY OLD.title OR BINARY NEW.content <> BINARY OLD.content
+        THEN
             UPDATE search_recent SET title = NEW.title, content = NEW.content WHERE id = NEW.id;
         END IF""",
         "CREATE TRIGGER search_recent_delete AFTER DELETE ON question FOR EACH ROW "

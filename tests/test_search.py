@@ -331,10 +331,16 @@ def test_the_recent_tier_follows_every_writer(app, ann, small_tier, database):
     db.session.commit()
     assert tier_text(questions[20].id) == [("Renamed needle",)]
     assert needles() == ["Renamed needle"]
-    # A deleted question leaves it.
+    # A deleted question leaves it; one given another id (by hand) follows.
     db.session.delete(questions[24])
     db.session.commit()
     assert questions[24].id not in tier()
+    database.execute("UPDATE question SET id = :new WHERE id = :old",
+                     {"new": newest, "old": questions[23].id})
+    assert tier()[-1] == newest and questions[23].id not in tier()
+    database.execute("UPDATE question SET id = :old WHERE id = :new",
+                     {"new": newest, "old": questions[23].id})
+    assert tier()[-1] == questions[23].id
     # A question inserted by hand with an id below the tier stays out of it, and is found.
     db.session.delete(questions[2])
     db.session.commit()
