@@ -326,7 +326,7 @@ def test_the_recent_tier_follows_every_writer(app, ann, small_tier, database):
     questions = add_questions(ann, 25)
     newest = questions[-1].id
     assert tier() == list(range(newest - 9, newest + 1))
-    # A change of the text follows; an answer (answer_count) leaves the tier alone.
+    # A change of the text follows.
     questions[20].title = "Renamed needle"
     db.session.commit()
     assert tier_text(questions[20].id) == [("Renamed needle",)]
