@@ -89,13 +89,14 @@ def test_every_table_is_innodb_utf8mb4(app):
     rows = db.session.execute(text(
         "SELECT table_name, engine, table_collation FROM information_schema.tables "
         "WHERE table_schema = DATABASE()")).all()
-    # Besides the models' tables: the numbering's counter, and the search index's copy of
-    # the questions, in Mroonga (the one table not in InnoDB: db_objects.py).
+    # Besides the models' tables: the numbering's counter, and the search index's copies of
+    # the questions (all, and the newest), in Mroonga (the only tables not in InnoDB:
+    # db_objects.py).
     assert {name for name, _, _ in rows} == set(db.metadata.tables) | {
-        "alembic_version", "question_counter", "search_mroonga"}
+        "alembic_version", "question_counter", "search_mroonga", "search_recent"}
     for name, engine, collation in rows:
         if name != "alembic_version":
-            expected = "Mroonga" if name == "search_mroonga" else "InnoDB"
+            expected = "Mroonga" if name in ("search_mroonga", "search_recent") else "InnoDB"
             assert (name, engine, collation) == (name, expected, "utf8mb4_unicode_ci")
     # Columns too: nothing narrower than utf8mb4 anywhere.
     charsets = db.session.execute(text(

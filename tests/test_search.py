@@ -3,11 +3,12 @@ import re
 
 import pytest
 
+import db_objects
 from blueprints import search
 from exts import db
 from models import QuestionModel
 from tests.backends import mariadb_only
-from tests.data import add_questions, make_user
+from tests.data import add_questions, make_user, small_recent_tier, statements
 from tests.site import text
 
 
@@ -213,10 +214,9 @@ def test_the_index_follows_new_questions_from_any_writer(client, ann, database):
 
 @mariadb_only
 def test_without_mroonga_search_falls_back_to_like(client, ann, database):
-    # A server without the plugin gets no search table from the migration (README, Search).
-    for trigger in ("search_question_insert", "search_question_update", "search_question_delete"):
-        database.execute(f"DROP TRIGGER {trigger}")
-    database.execute("DROP TABLE search_mroonga")
+    # A server without the plugin gets no search table from the migrations (README, Search).
+    for statement in db_objects.SEARCH_RECENT_DROP + db_objects.SEARCH_MROONGA_DROP:
+        database.execute(statement)
     search.KINDS.clear()
     ask(ann, "Pagination broke 分页", "and the 100% case")
     ask(ann, "Other", "x")
@@ -224,3 +224,142 @@ def test_without_mroonga_search_falls_back_to_like(client, ann, database):
     assert found(client, "100%") == ["Pagination broke 分页"]
     assert found(client, "ginat") == ["Pagination broke 分页"]  # LIKE finds any run
     search.KINDS.clear()
+
+
+@pytest.fixture
+def small_tier(app, database, monkeypatch):
+    """Mroonga's recent tier for the newest 10 questions only, its floor read at every search."""
+    monkeypatch.setattr(search, "FLOOR_SECONDS", 0)
+    with small_recent_tier(database.engine, 10):
+        yield
+        db.session.remove()  # its transaction would hold off the triggers' DROP
+
+
+def pages(terms, per_page, full_index=False):
+    """[(ids, more)] of every page of *terms*, each reached by the last one's key, as the
+    site's Older links walk them; from the full index alone with *full_index*."""
+    connection = db.session.connection()
+    if full_index:
+        search.KINDS[db.engine] = (search.MROONGA, False)
+    try:
+        found, before = [], None
+        while True:
+            rows, more = search.search(connection, terms, per_page, before=before)
+            found.append(([row.id for row in rows], more))
+            if not more:
+                return found
+            before = rows[-1].id
+    finally:
+        search.KINDS.pop(db.engine, None)
+
+
+WORDS = {  # which questions (by their number) have each word
+    "common": lambda i: i % 2 == 0,
+    "seven": lambda i: i % 7 == 0,
+    "oldonly": lambda i: i < 20 and i % 5 == 0,
+    "newonly": lambda i: i >= 55,
+    "分页": lambda i: i % 3 == 0,
+}
+
+
+@mariadb_only
+def test_the_recent_tier_finds_what_the_full_index_finds(app, ann, small_tier):
+    # 60 questions, the tier holding the newest 10; a few gone and one changed, so the ids
+    # have gaps in the tier and below it.
+    questions = add_questions(ann, 60)
+    for i, question in enumerate(questions):
+        question.title = " ".join([f"Q{i}"] + [w for w, has in WORDS.items() if has(i)])
+    db.session.commit()
+    for i in (58, 51, 40, 3):
+        db.session.delete(questions[i])
+    questions[56].title += " seven"
+    db.session.commit()
+    ids = {i: q.id for i, q in enumerate(questions) if i not in (58, 51, 40, 3)}
+    assert db.session.execute(db.text("SELECT COUNT(*) FROM search_recent")).scalar() == 8
+
+    for q in ("common", "seven", "oldonly", "newonly", "分页", "common seven", "seven 分页",
+              "zzzmiss"):
+        terms = search.Terms(q)
+        words = q.split()
+        hits = [ids[i] for i in sorted(ids, reverse=True)
+                if all(w in questions[i].title.split() for w in words)]
+        for per_page in (1, 3, 4, 20):
+            tiered = pages(terms, per_page)
+            assert tiered == pages(terms, per_page, full_index=True), (q, per_page)
+            assert [i for page, _ in tiered for i in page] == hits, (q, per_page)
+            # Pages by number read the full index: the same pages.
+            for number, page in enumerate(tiered[:3], start=1):
+                rows, more = search.search(db.session.connection(), terms, per_page, page=number)
+                assert ([row.id for row in rows], more) == page
+
+
+@mariadb_only
+def test_page_one_of_a_common_word_reads_the_recent_tier_alone(app, ann, small_tier):
+    add_questions(ann, 30, title="Flask {i}")
+    terms = search.Terms("flask")
+    with statements(db.engine) as sent:
+        rows, more = search.search(db.session.connection(), terms, 4)
+        assert more and len(rows) == 4
+    searched = [s for s in sent if "MATCH" in s]
+    assert len(searched) == 1 and "FROM search_recent" in searched[0]
+    # Past the tier (10 questions): page 3 by its key reads the full index alone.
+    with statements(db.engine) as sent:
+        search.search(db.session.connection(), terms, 4, before=rows[0].id - 12)
+    searched = [s for s in sent if "MATCH" in s]
+    assert len(searched) == 1 and "FROM search_mroonga" in searched[0]
+
+
+@mariadb_only
+def test_the_recent_tier_follows_every_writer(app, ann, small_tier, database):
+    def tier():
+        return [row[0] for row in database.execute("SELECT id FROM search_recent ORDER BY id")]
+
+    def tier_text(question_id):
+        return database.execute("SELECT title FROM search_recent WHERE id = :id",
+                                {"id": question_id})
+
+    def needles():  # search() itself: the page cache would keep a page by the newest id
+        db.session.commit()  # a new snapshot, with what the other connection wrote
+        rows, _ = search.search(db.session.connection(), search.Terms("needle"), 20)
+        return [row.title for row in rows]
+
+    questions = add_questions(ann, 25)
+    newest = questions[-1].id
+    assert tier() == list(range(newest - 9, newest + 1))
+    # A change of the text follows.
+    questions[20].title = "Renamed needle"
+    db.session.commit()
+    assert tier_text(questions[20].id) == [("Renamed needle",)]
+    assert needles() == ["Renamed needle"]
+    # A deleted question leaves it; one given another id (by hand) follows.
+    db.session.delete(questions[24])
+    db.session.commit()
+    assert questions[24].id not in tier()
+    database.execute("UPDATE question SET id = :new WHERE id = :old",
+                     {"new": newest, "old": questions[23].id})
+    assert tier()[-1] == newest and questions[23].id not in tier()
+    database.execute("UPDATE question SET id = :old WHERE id = :new",
+                     {"new": newest, "old": questions[23].id})
+    assert tier()[-1] == questions[23].id
+    # A question inserted by hand with an id below the tier stays out of it, and is found.
+    db.session.delete(questions[2])
+    db.session.commit()
+    database.execute("INSERT INTO question (id, title, content, create_time, author_id) "
+                     "VALUES (:id, 'Old needle', 'x', '2026-01-01 00:00:00', :a)",
+                     {"id": questions[2].id, "a": ann.id})
+    assert questions[2].id not in tier()
+    assert needles() == ["Renamed needle", "Old needle"]
+    # A rolled-back insert leaves a row in the tier (Mroonga has no transactions), which
+    # search never shows.
+    with database.engine.connect() as connection:
+        connection.execute(db.text(
+            "INSERT INTO question (title, content, create_time, author_id) "
+            "VALUES ('Lost needle', 'x', '2026-01-01 00:00:00', :a)"), {"a": ann.id})
+        connection.rollback()
+    assert len(tier()) == 9  # newest - 8 ... newest - 1, and the lost one
+    assert needles() == ["Renamed needle", "Old needle"]
+    # New questions push the oldest out.
+    later = add_questions(ann, 3, title="Later needle {i}")
+    assert min(tier()) > later[-1].id - 10
+    assert needles() == [
+        "Later needle 2", "Later needle 1", "Later needle 0", "Renamed needle", "Old needle"]
