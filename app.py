@@ -6,7 +6,9 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 import logging_config
-from exts import csrf, db, configure_sqlite, mail, mail_queue, migrate
+from exts import configure_mysql, configure_sqlite, csrf, db, mail, mail_queue, migrate
+from blueprints import pagecache, templating
+from blueprints.sessions import CookieSessions
 from migration_safety import status
 from setting import ConfigError, configure
 
@@ -33,16 +35,21 @@ def create_app(config_name=None, settings=None):
     logging_config.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    app.session_interface = CookieSessions()
+    templating.init_app(app)
     register_errorhandlers(app)
     register_security_headers(app)
     # Logs a warning at the first request if the database is behind the migrations.
     status.install(app)
+    # Last: outermost, it answers stored pages before any of the above runs.
+    pagecache.install(app)
     return app
 
 
 def register_extensions(app):
     db.init_app(app)
     configure_sqlite(app)
+    configure_mysql(app)
     # Batch mode lets SQLite, which cannot ALTER most things, run every migration. It is on
     # for every database so that a script generated against MySQL also runs on SQLite
     # (on MySQL, batch operations are plain ALTER statements).
@@ -94,12 +101,17 @@ def register_errorhandlers(app):
 
 
 def register_security_headers(app):
+    headers = dict(SECURITY_HEADERS)
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    by_key = [(name.lower(), name, value) for name, value in headers.items()]
+
     @app.after_request
     def add_security_headers(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Those a view did not set itself; one pass over the headers, not one per name.
+        present = set(response.headers.keys(lower=True))
+        response.headers.extend(
+            [(name, value) for key, name, value in by_key if key not in present])
         return response
 
 

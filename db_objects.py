@@ -209,6 +209,78 @@ SEARCH_MROONGA_DROP = [
     "DROP TABLE IF EXISTS search_mroonga",
 ]
 
+# MariaDB: the recent tier, a second Mroonga table like search_mroonga holding only the
+# newest questions, so that page 1 of a common word reads the postings of RECENT questions,
+# not of all of them (Mroonga reads every posting of a word: README, "Search"). The rule
+# search relies on: every question with an id at or above the tier's smallest id,
+# MIN(search_recent.id), has its row in the tier. A question joins the tier only at or above
+# that id (a row inserted by hand with a smaller id stays out), or when the tier is empty
+# only as the newest question; each insert drops the rows RECENT ids below it, so the tier
+# holds the questions with id > MAX(id) - RECENT (fewer where ids have gaps). Both tables
+# are Mroonga, so a rolled-back insert leaves the tier as it leaves search_mroonga: a row
+# without a question, which search's join drops, and a smaller tier, which the rule allows.
+# Separate triggers, not more statements in search_question_*: db adopt compares triggers by
+# name, so a database missing the tier's triggers is told from one at head.
+RECENT = 5000
+# A MariaDB user variable, set only on a bulk loader's own connection.
+BULK_LOAD_VARIABLE = "@qa_search_bulk_load"
+
+
+def search_recent():
+    """The tier's table, triggers and first rows, for RECENT as it is when called (a test
+    makes it small)."""
+    return [
+        "CREATE TABLE search_recent (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
+        "content TEXT NOT NULL, FULLTEXT INDEX ft_search_recent (title, content) "
+        "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
+        "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+        # Triggers first: CREATE TRIGGER waits for the transactions writing to question, so
+        # the copy below sees every question the triggers did not.
+        # A bulk load sets BULK_LOAD_VARIABLE on its connection and refills the tier once at
+        # its end (search_index_in_bulk): a Mroonga delete per seeded question cost minutes.
+        f"""CREATE TRIGGER search_recent_insert AFTER INSERT ON question FOR EACH ROW
+        IF {BULK_LOAD_VARIABLE} IS NULL AND NEW.id >= COALESCE(
+            (SELECT MIN(id) FROM search_recent), (SELECT MAX(id) FROM question))
+        THEN
+            REPLACE INTO search_recent (id, title, content) VALUES (NEW.id, NEW.title, NEW.content);
+            DELETE FROM search_recent WHERE id <= NEW.id - {RECENT};
+        END IF""",
+        # Only a change of the text (answers update answer_count on every answer), compared
+        # as bytes: the column's collation takes 'Flask' and 'flask' for equal. A new id (a
+        # console's doing) leaves the tier, and comes back as an insert would.
+        """CREATE TRIGGER search_recent_update AFTER UPDATE ON question FOR EACH ROW
+        IF NEW.id <> OLD.id THEN
+            DELETE FROM search_recent WHERE id = OLD.id;
+            IF NEW.id >= (SELECT MIN(id) FROM search_recent) THEN
+                REPLACE INTO search_recent (id, title, content)
+                VALUES (NEW.id, NEW.title, NEW.content);
+            END IF;
+        ELSEIF BINARY NEW.title <> BINARY OLD.title OR BINARY NEW.content <> BINARY OLD.content
+        THEN
+            UPDATE search_recent SET title = NEW.title, content = NEW.content WHERE id = NEW.id;
+        END IF""",
+        "CREATE TRIGGER search_recent_delete AFTER DELETE ON question FOR EACH ROW "
+        "DELETE FROM search_recent WHERE id = OLD.id",
+        *search_recent_fill(),
+    ]
+
+
+def search_recent_fill():
+    """The tier's rows from the question table: the newest RECENT, and no older ones."""
+    return [
+        "REPLACE INTO search_recent (id, title, content) SELECT id, title, content "
+        f"FROM question WHERE id > (SELECT MAX(id) FROM question) - {RECENT}",
+        f"DELETE FROM search_recent WHERE id <= (SELECT MAX(id) FROM question) - {RECENT}",
+    ]
+
+
+SEARCH_RECENT_DROP = [
+    "DROP TRIGGER IF EXISTS search_recent_delete",
+    "DROP TRIGGER IF EXISTS search_recent_update",
+    "DROP TRIGGER IF EXISTS search_recent_insert",
+    "DROP TABLE IF EXISTS search_recent",
+]
+
 
 def has_mroonga(connection):
     """Whether the MariaDB server behind *connection* has the Mroonga engine."""
@@ -223,7 +295,7 @@ def create_all(connection):
         statements = NUMBERING_SQLITE + SEARCH_SQLITE
     else:
         statements = COUNTER_TABLE_MYSQL + NUMBERING_MYSQL + (
-            SEARCH_MROONGA if has_mroonga(connection) else [])
+            SEARCH_MROONGA + search_recent() if has_mroonga(connection) else [])
     for statement in statements:
         connection.exec_driver_sql(statement)
 

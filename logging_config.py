@@ -212,10 +212,29 @@ def init_app(app):
     app.teardown_request(_end_request)
 
 
+def request_id_from(incoming):
+    """The id of a request whose X-Request-ID header is *incoming* ("" without one)."""
+    return incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def log_request(request_id, method, path, status, started):
+    """The request's log line: *started* is its time.perf_counter() at the start."""
+    if not request_log.isEnabledFor(logging.INFO):
+        return
+    duration = round((time.perf_counter() - started) * 1000, 1)
+    token = current_request_id.set(request_id)
+    try:
+        # The path only: a query string may carry what a user typed.
+        request_log.info("%s %s %s %.1f ms", method, path, status, duration,
+                         extra={"method": method, "path": path, "status": status,
+                                "duration_ms": duration})
+    finally:
+        current_request_id.reset(token)
+
+
 def _start_request():
     incoming = request.headers.get("X-Request-ID", "")
-    request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-    g.request_id_token = current_request_id.set(request_id)
+    g.request_id_token = current_request_id.set(request_id_from(incoming))
     g.request_started = time.perf_counter()
 
 
@@ -224,11 +243,8 @@ def _finish_request(response):
     if request_id is None or "request_started" not in g:
         return response
     response.headers["X-Request-ID"] = request_id
-    duration = round((time.perf_counter() - g.request_started) * 1000, 1)
-    # The path only: a query string may carry what a user typed.
-    request_log.info("%s %s %s %.1f ms", request.method, request.path, response.status_code,
-                     duration, extra={"method": request.method, "path": request.path,
-                                      "status": response.status_code, "duration_ms": duration})
+    log_request(request_id, request.method, request.path, response.status_code,
+                g.request_started)
     return response
 
 

@@ -46,9 +46,12 @@ class Config:
     PAGE_CACHE_CHECK_SECONDS = 1
 
     # A login lasts while it is used: a session unused this long is refused (the cookie's signed
-    # time is checked on every request, and every request renews it). Long enough to type an
-    # answer over lunch, short enough that a cookie left on a shared computer dies overnight.
+    # time is checked on every request). Long enough to type an answer over lunch, short enough
+    # that a cookie left on a shared computer dies overnight.
     SESSION_IDLE_SECONDS = 12 * 3600
+    # A request renews a session cookie signed longer ago than this (blueprints/sessions.py):
+    # re-signing on every request cost a quarter of a logged-in page.
+    SESSION_RENEW_SECONDS = 60
     # SQLite: how long a writer waits for another one to finish before "database is locked".
     SQLITE_BUSY_TIMEOUT = 15
     # python manage.py seed writes accounts with a published password: only where this is on.
@@ -112,6 +115,9 @@ class Config:
         configure_database(app)
         app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
             seconds=app.config["SESSION_IDLE_SECONDS"])
+        if app.config["SESSION_RENEW_SECONDS"] >= app.config["SESSION_IDLE_SECONDS"]:
+            raise ConfigError("SESSION_RENEW_SECONDS must be below SESSION_IDLE_SECONDS: a "
+                              "session in use would end before it is renewed")
 
 
 class DevelopmentConfig(Config):
@@ -249,7 +255,7 @@ def from_environment(environ=os.environ):
     if environ.get("MAIL_QUEUE"):
         settings["MAIL_QUEUE"] = environ["MAIL_QUEUE"].strip()
     for name in ("DATABASE_POOL_RECYCLE", "MIGRATION_LOCK_TIMEOUT", "MAIL_TIMEOUT",
-                 "SESSION_IDLE_SECONDS", "SQLITE_BUSY_TIMEOUT",
+                 "SESSION_IDLE_SECONDS", "SESSION_RENEW_SECONDS", "SQLITE_BUSY_TIMEOUT",
                  "BROKER_TIMEOUT", "MAIL_RETRY_DELAY", "MAIL_RETRY_MAX_DELAY"):
         if environ.get(name):
             settings[name] = _seconds(environ, name)
@@ -334,7 +340,10 @@ def configure_database(app):
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("init_command", f"SET SESSION sql_mode = '{MYSQL_SQL_MODE}'")
     connect_args.setdefault("connect_timeout", 10)
-    options.setdefault("pool_pre_ping", True)
+    # A ping on every checkout and a second rollback on return cost a read page half its
+    # round trips: exts.configure_mysql pings idle connections and rolls back open ones.
+    options.setdefault("pool_pre_ping", False)
+    options.setdefault("pool_reset_on_return", None)
     options.setdefault("pool_recycle", app.config["DATABASE_POOL_RECYCLE"])
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

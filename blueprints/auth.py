@@ -25,6 +25,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 @bp.before_app_request
 def load_logged_in_user():
+    """g.user: the id, username and session token of the session's user, or None."""
     if request.endpoint == "static":
         g.user = None
         return

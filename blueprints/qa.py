@@ -1,4 +1,6 @@
 """Questions and answers: the list, asking, a question with its answers, answering, search."""
+import re
+
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 from sqlalchemy import bindparam, func, select
@@ -7,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 from blueprints.auth import login_required
 from blueprints.forms import ID_MAX, AnswerForm, QuestionForm
 from blueprints.pagecache import cached_for_anonymous
-from blueprints.pages import page_number, rows_page, seek_page
+from blueprints.pages import NO_SUCH_PAGE, Page, page_number, plain_rows, seek_page
 from blueprints.search import Terms, search as find
 from exts import csrf, db
 from models import AnswerModel, QuestionModel, UserModel
@@ -15,18 +17,10 @@ from models import AnswerModel, QuestionModel, UserModel
 bp = Blueprint("qa", __name__)
 
 
-@bp.app_template_filter()
-def question_url(qa_id):
-    """url_for("qa.qa_detail") for list pages: url_for costs 15 µs, and a page links twenty."""
-    prefixes = current_app.extensions.setdefault("question_url_prefixes", {})
-    # Keyed by the mount point, which a proxy may set per request (SCRIPT_NAME).
-    prefix = prefixes.get(request.script_root)
-    if prefix is None:
-        prefix = prefixes[request.script_root] = url_for("qa.qa_detail", qa_id=1)[:-1]
-    return f"{prefix}{int(qa_id)}"
-
-
 SEARCH_MAX = 100
+# Pages of a search by number alone (?page=N, an OFFSET) stop here; the site's own links go
+# on from any page by its seek key, at the cost of page 1 (README, "Search").
+SEARCH_PAGES_BY_NUMBER = 50
 
 
 class IdConverter(IntegerConverter):
@@ -34,6 +28,9 @@ class IdConverter(IntegerConverter):
     "01" and "１" too, which made second addresses of one page)."""
 
     regex = r"[1-9][0-9]{0,9}"
+
+
+ID_DIGITS = re.compile(IdConverter.regex)
 
 
 @bp.record_once
@@ -92,7 +89,8 @@ def index():
 def public_question():
     form = QuestionForm()
     if form.validate_on_submit():
-        question = QuestionModel(title=form.title.data, content=form.content.data, author=g.user)
+        question = QuestionModel(title=form.title.data, content=form.content.data,
+                                 author_id=g.user.id)
         db.session.add(question)
         db.session.commit()
         flash("Your question is posted.", "success")
@@ -134,7 +132,7 @@ def public_answer():
     if db.session.get(QuestionModel, question_id) is None:
         abort(404, description="There is no such question to answer.")
     db.session.add(AnswerModel(content=form.content.data, question_id=question_id,
-                               author=g.user))
+                               author_id=g.user.id))
     db.session.commit()
     flash("Your answer is posted.", "success")
     return redirect(url_for("qa.qa_detail", qa_id=question_id))
@@ -153,11 +151,49 @@ def search():
     elif q:
         terms = Terms(q)
         if terms.searched:
-            page, per_page = page_number(), current_app.config["QUESTIONS_PER_PAGE"]
-            rows = find(db.session.connection(), terms, page, per_page)
-            pagination = rows_page(rows, page, per_page)
+            pagination = search_page(terms)
         else:
             error = "Search for words of at least 3 letters (Chinese: 1 character or more)."
             status = 400
     return render_template("search.html", q=q, terms=terms, pagination=pagination,
                            error=error), status
+
+
+def search_page(terms):
+    """The page of search results the address asks for: page N by the seek key its links
+    carry (?page=3&before=ID: the hits older than the last one of page 2; ?page=2&after=ID:
+    the hits newer than the first one of page 3), or by number alone up to
+    SEARCH_PAGES_BY_NUMBER. A key that is not an id, or one with page 1, is a 404."""
+    page, per_page = page_number(), current_app.config["QUESTIONS_PER_PAGE"]
+    before, after = seek_key("before"), seek_key("after")
+    connection = db.session.connection()
+    if before is None and after is None:
+        if page > SEARCH_PAGES_BY_NUMBER:
+            abort(404, description=f"{NO_SUCH_PAGE} Search pages by number stop at page "
+                                   f"{SEARCH_PAGES_BY_NUMBER}; its Older link goes on from there.")
+        rows, more = find(connection, terms, per_page, page=page)
+    elif page == 1 or (before and after):
+        abort(404, description=NO_SUCH_PAGE)
+    elif before:
+        rows, more = find(connection, terms, per_page, before=before)
+    else:
+        rows, newer = find(connection, terms, per_page, after=after)
+        if not newer:
+            # Nothing newer than this page: it is page 1 now (questions were deleted, or the
+            # key was not one the site wrote).
+            abort(redirect(url_for("qa.search", q=request.args.get("q"))))
+        more = True  # the page this key came from, at least
+    if page > 1 and not rows:
+        abort(404, description=NO_SUCH_PAGE)
+    # The title marked, and the text replaced by its marked snippet.
+    return Page(terms.marked(plain_rows(rows)), page, has_next=more)
+
+
+def seek_key(name):
+    """The id in ?*name*=, None without one; anything but an id is a 404."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not ID_DIGITS.fullmatch(raw) or int(raw) > ID_MAX:
+        abort(404, description=NO_SUCH_PAGE)
+    return int(raw)

@@ -1,17 +1,21 @@
 """Full-text search: every word of a query, in a title or text, found through an index."""
 import functools
 import re
+import time
 import unicodedata
 import weakref
 
 from markupsafe import Markup, escape
 from sqlalchemy import DateTime, Integer, String, bindparam, text
 
+from blueprints.forms import ID_MAX
+
 # The search indexes (migration 9cd113545291) and what they find:
 # - SQLite: FTS5's trigram tokenizer finds any run of 3+ characters; a table of the Chinese,
 #   Japanese and Korean characters and character pairs of each question (search_gram) finds
 #   the 1- and 2-character words those languages are full of (分页), which trigrams miss.
-# - MariaDB with Mroonga: CJK runs of any length (bigrams), other words by prefix.
+# - MariaDB with Mroonga: CJK runs of any length (bigrams), other words by prefix; the newest
+#   questions also in a second, small index (search_recent, migration ab061ce821c9), read first.
 # - MariaDB without Mroonga: LIKE, which reads every question (README, "Search").
 # So a word of 1 or 2 Latin letters is left out of a search, and said to be.
 SHORTEST = 3
@@ -58,13 +62,11 @@ class Terms:
 
     def highlight(self, value):
         """*value* escaped, with each searched word marked."""
-        pattern = _pattern(tuple(self.searched))
-        out, pos = [], 0
-        for match in pattern.finditer(value):
-            out += [escape(value[pos:match.start()]), Markup("<mark>%s</mark>") % match.group()]
-            pos = match.end()
-        out.append(escape(value[pos:]))
-        return Markup("").join(out)
+        # The pattern has one group: split gives text, word, text, word ... text. One Markup
+        # at the end, not one per piece: a result page highlights forty texts.
+        pieces = [escape(piece) for piece in _pattern(tuple(self.searched)).split(value)]
+        pieces[1::2] = [f"<mark>{word}</mark>" for word in pieces[1::2]]
+        return Markup("".join(pieces))
 
     def snippet(self, value):
         """The part of *value* around the first searched word, marked; None without one."""
@@ -76,10 +78,17 @@ class Terms:
                 + Markup("…" if end < len(value) else ""))
 
 
+    def marked(self, rows):
+        """*rows* (plain_rows) with their titles marked and a marked snippet of each text
+        (None without a match in it): done here, not by a template call per row."""
+        return [row._replace(title=self.highlight(row.title), content=self.snippet(row.content))
+                for row in rows]
+
+
 @functools.lru_cache(maxsize=256)
 def _pattern(words):
     longest_first = sorted(words, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, longest_first)), re.IGNORECASE)
+    return re.compile("(" + "|".join(map(re.escape, longest_first)) + ")", re.IGNORECASE)
 
 
 # The rows shown for the ids found: the question index and the user key, nothing else.
@@ -91,44 +100,66 @@ COLUMNS = {"id": Integer, "title": String, "content": String, "create_time": Dat
            "answer_count": Integer, "author_name": String}
 
 
-@functools.lru_cache(maxsize=64)
-def statement(kind, long_terms, short_terms):
+@functools.lru_cache(maxsize=256)
+def statement(kind, long_terms, short_terms, oldest_first=False, lower=False, upper=False,
+              recent=False):
     """The statement for *long_terms* and *short_terms* words on index *kind*, built once
-    per shape (bind parameters :t0, :t1... in that order, then :limit and :offset).
+    per shape (bind parameters :t0, :t1... in that order, then :first with *lower*, :last
+    with *upper*, :limit and :offset); with *recent*, on Mroonga's recent tier.
 
-    Newest first is the order of the index (ids grow with time): the database walks it
-    backwards and stops after a page, so a page costs the same at 10k and 100k questions.
+    It finds the hits newest first (oldest first with *oldest_first*, for the page before a
+    seek key), with ids from :first and up to :last, :limit of them after skipping :offset.
+    That order is the index's own (ids grow with time): the database walks it from the key
+    and stops after a page, so page 500 reached by its key costs what page 1 costs, and on
+    SQLite the same at 10k and 100k questions. Mroonga reads every posting of the words
+    first, so its pages cost more where a word is in more questions (README, "Search"):
+    search() reads its recent tier first, a table of only the newest questions.
     """
     names = [f"t{i}" for i in range(long_terms + short_terms)]
+    order = "ASC" if oldest_first else "DESC"
+    key = "id"
     if kind == SQLITE:
-        ids = _sqlite_ids(names[:long_terms], names[long_terms:])
+        ids, key = _sqlite_ids(names[:long_terms], names[long_terms:], lower, upper)
     elif kind == MROONGA:
-        ids = ("SELECT id FROM search_mroonga WHERE MATCH (title, content) "
-               "AGAINST (:t0 IN BOOLEAN MODE) ORDER BY id DESC LIMIT :limit OFFSET :offset")
+        # Comparisons of the key keep Mroonga's ORDER BY LIMIT inside the index
+        # (Mroonga_fast_order_limit); BETWEEN or a subquery would not. Each costs a pass over
+        # the hits, so a statement has only the bounds it needs; and a bound must be in the
+        # column's range (Mroonga finds nothing for id < 2147483648).
+        table = "search_recent" if recent else "search_mroonga"
+        ids = (f"SELECT id FROM {table} WHERE MATCH (title, content) "
+               "AGAINST (:t0 IN BOOLEAN MODE)" + _bounds("id", lower, upper))
     else:
         where = " AND ".join(f"(title LIKE :{n} ESCAPE '!' OR content LIKE :{n} ESCAPE '!')"
                              for n in names)
-        ids = f"SELECT id FROM question WHERE {where} ORDER BY id DESC LIMIT :limit OFFSET :offset"
-    sql = ROWS.format(ids=ids)
+        ids = f"SELECT id FROM question WHERE {where}" + _bounds("id", lower, upper)
+    sql = ROWS.format(ids=f"{ids} ORDER BY {key} {order} LIMIT :limit OFFSET :offset")
     if kind != SQLITE:
         sql = sql.replace("JOIN user ", "JOIN `user` ")
-    return text(sql).bindparams(bindparam("limit"), bindparam("offset")).columns(**COLUMNS)
+    bounds = [bindparam(name) for name, used in (("first", lower), ("last", upper)) if used]
+    return text(sql).bindparams(*bounds, bindparam("limit"), bindparam("offset")).columns(
+        **COLUMNS)
 
 
-def _sqlite_ids(long_names, short_names):
+def _bounds(key, lower, upper):
+    return (f" AND {key} >= :first" if lower else "") + (f" AND {key} <= :last" if upper else "")
+
+
+def _sqlite_ids(long_names, short_names, lower, upper):
     if long_names:
-        # One MATCH for all long words (FTS5 ANDs them), each a quoted string.
+        # One MATCH for all long words (FTS5 ANDs them), each a quoted string. FTS5 takes
+        # the bounds on rowid from its own index.
         driver = "SELECT rowid AS id FROM search_fts WHERE search_fts MATCH :match"
         key = "search_fts.rowid"
         rest = short_names
     else:
+        # The (gram, question_id) key: one gram's ids, in order, from the seek key on.
         driver = f"SELECT g0.question_id AS id FROM search_gram AS g0 WHERE g0.gram = :{short_names[0]}"
         key = "g0.question_id"
         rest = short_names[1:]
     checks = "".join(
         f" AND EXISTS (SELECT 1 FROM search_gram AS g{i + 1} WHERE g{i + 1}.gram = :{name} "
         f"AND g{i + 1}.question_id = {key})" for i, name in enumerate(rest))
-    return f"{driver}{checks} ORDER BY {key} DESC LIMIT :limit OFFSET :offset"
+    return driver + _bounds(key, lower, upper) + checks, key
 
 
 def parameters(kind, terms):
@@ -155,29 +186,96 @@ def _groonga_term(word):
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# Per engine (one per database and process): the migration decided, and it does not change
-# while the app runs.
+# Per engine (one per database and process): (kind, whether Mroonga's recent tier is there).
+# The migrations decided, and that does not change while the app runs.
 KINDS = weakref.WeakKeyDictionary()
+# Per engine: (the recent tier's smallest id or None, when read).
+FLOORS = weakref.WeakKeyDictionary()
+FLOOR_SECONDS = 1.0
 
 
 def index_kind(connection):
     """Which search index the database has: SQLITE, MROONGA or LIKE (no index)."""
+    return _index(connection)[0]
+
+
+def _index(connection):
     if connection.dialect.name == "sqlite":
-        return SQLITE
-    kind = KINDS.get(connection.engine)
-    if kind is None:
-        found = connection.execute(text(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = 'search_mroonga'")).scalar()
-        kind = KINDS[connection.engine] = MROONGA if found else LIKE
-    return kind
+        return SQLITE, False
+    found = KINDS.get(connection.engine)
+    if found is None:
+        tables = set(connection.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name IN ('search_mroonga', 'search_recent')")).scalars())
+        found = KINDS[connection.engine] = (
+            (MROONGA, "search_recent" in tables) if "search_mroonga" in tables else (LIKE, False))
+    return found
 
 
-def search(connection, terms, page, per_page):
-    """Rows of page *page* (one extra when a next page exists), newest first."""
-    kind = index_kind(connection)
+def recent_floor(connection):
+    """The recent tier's smallest id (None when it is empty), read at most once a second.
+
+    Only a hint of which pages lie in the tier: a floor read before the tier moved up sends
+    a page to the tier that no longer holds it, which then costs a second query, never a hit
+    (search() goes on below the tier's hits in the full index)."""
+    now = time.monotonic()
+    floor, read = FLOORS.get(connection.engine, (None, None))
+    if read is None or now - read >= FLOOR_SECONDS:
+        floor = connection.execute(text("SELECT MIN(id) FROM search_recent")).scalar()
+        FLOORS[connection.engine] = (floor, now)
+    return floor
+
+
+def _reaches_tier(connection, last):
+    """Whether the hits up to id *last* (None: the newest) start in the recent tier."""
+    if last is None:
+        return True
+    floor = recent_floor(connection)
+    return floor is not None and last >= floor
+
+
+def search(connection, terms, per_page, page=1, before=None, after=None):
+    """(rows, more): up to *per_page* rows newest first, and whether another page lies beyond
+    them in the direction walked.
+
+    With *before*, the hits older than that id (the page after one that ended there); with
+    *after*, the hits newer than that id nearest to it (the page before one that began
+    there), *more* then telling of newer ones still; with neither, page *page* by number,
+    skipping (page - 1) * per_page hits.
+
+    On Mroonga, page 1 and a page by a *before* key above the recent tier's floor are read
+    from the tier first (db_objects.py: it holds every question from its smallest id up),
+    and when it has less than a page, the rest from the full index, below the tier's last
+    hit: the same rows as the full index alone, which a page by number or by an *after* key
+    reads.
+    """
+    if after is not None and after >= ID_MAX:
+        return [], False  # no id above it; and a bound past INT Mroonga may read wrong
+    kind, tiered = _index(connection)
     long_terms, short_terms, params = parameters(kind, terms)
-    rows = connection.execute(
-        statement(kind, long_terms, short_terms),
-        {**params, "limit": per_page + 1, "offset": (page - 1) * per_page}).all()
-    return sorted(rows, key=lambda row: row.id, reverse=True)
+    oldest_first = after is not None
+    # One more row than a page tells whether another page exists.
+    limit = per_page + 1
+    offset = 0 if before is not None or oldest_first else (page - 1) * per_page
+
+    def hits(first, last, limit, recent=False):
+        query = statement(kind, long_terms, short_terms, oldest_first,
+                          first is not None, last is not None, recent)
+        return connection.execute(query, {**params, "first": first, "last": last,
+                                          "limit": limit, "offset": offset}).all()
+
+    first = None if after is None else after + 1
+    last = None if before is None else before - 1
+    if tiered and not oldest_first and offset == 0 and _reaches_tier(connection, last):
+        rows = hits(None, last, limit, recent=True)
+        if len(rows) < limit:
+            # Every hit at or above the tier's smallest id is in it: the rest are below its
+            # last hit (without one, below the key).
+            if rows:
+                last = min(row.id for row in rows) - 1
+            rows += hits(None, last, limit - len(rows))
+    else:
+        rows = hits(first, last, limit)
+    # The join returns the rows in no particular order: nearest the key first, then the page.
+    rows = sorted(rows, key=lambda row: row.id, reverse=not oldest_first)
+    return sorted(rows[:per_page], key=lambda row: row.id, reverse=True), len(rows) > per_page

@@ -9,7 +9,8 @@ KEEP_PREFIX = "alembic_keep_"
 # MariaDB's counter behind question.seq, kept by a trigger (migration 949dd11a1e1d).
 QUESTION_COUNTER = "question_counter"
 # The full-text search index: FTS5 and its shadow tables on SQLite, the Mroonga copy on
-# MariaDB, kept by triggers (migration 9cd113545291).
+# MariaDB, kept by triggers (migration 9cd113545291), and on MariaDB a second copy of the
+# newest questions, search_recent (migration ab061ce821c9).
 SEARCH_PREFIX = "search_"
 
 # The one list of tables autogenerate and db check leave alone: other bookkeeping (search

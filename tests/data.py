@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
+import db_objects
 from app import create_app
 from exts import db
 from models import AnswerModel, QuestionModel, UserModel, utcnow
@@ -77,3 +78,25 @@ def count_queries(client, path):
     with statements(db.engine) as sent:
         assert client.get(path).status_code == 200
     return len(sent)
+
+
+@contextlib.contextmanager
+def small_recent_tier(engine, recent):
+    """MariaDB with Mroonga: the search index's recent tier made again for the newest
+    *recent* questions (db_objects.RECENT), and as it was after the block."""
+    def make():
+        with engine.begin() as connection:
+            # DROP TRIGGER waits for every open transaction on question: fail, not hang.
+            connection.exec_driver_sql("SET SESSION lock_wait_timeout = 10")
+            for statement in db_objects.SEARCH_RECENT_DROP + db_objects.search_recent():
+                connection.exec_driver_sql(statement)
+
+    default, db_objects.RECENT = db_objects.RECENT, recent
+    try:
+        make()
+    finally:
+        db_objects.RECENT = default
+    try:
+        yield
+    finally:
+        make()

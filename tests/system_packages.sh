@@ -7,7 +7,11 @@
 set -euo pipefail
 
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium fonts-wqy-zenhei fonts-noto-color-emoji)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Checked on their own: a Chromium installed by hand comes without them.
+for font in fonts-wqy-zenhei fonts-noto-color-emoji; do
+    dpkg -s "$font" >/dev/null 2>&1 || missing+=("$font")
+done
 if command -v mariadbd >/dev/null && ! dpkg -s mariadb-plugin-mroonga >/dev/null 2>&1; then
     missing+=(mariadb-plugin-mroonga)
 fi

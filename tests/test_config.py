@@ -81,7 +81,7 @@ def test_development_on_mysql_gets_utf8mb4_strict_mode_and_the_pool(clean_env):
     app = create_app("development")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "mysql+pymysql://u:p@db.example/qa?charset=utf8mb4"
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 280
+    assert options["pool_reset_on_return"] is None and options["pool_recycle"] == 280
     assert options["connect_args"]["init_command"] == "SET SESSION sql_mode = 'TRADITIONAL'"
 
 

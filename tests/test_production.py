@@ -23,11 +23,12 @@ def test_production_on_mysql_gets_utf8mb4_strict_mode_and_a_safe_pool(clean_env)
     app = create_app("production")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == MYSQL_URL + "?charset=utf8mb4"
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True
+    # Idle connections are pinged and open ones rolled back by exts.configure_mysql instead.
+    assert (options["pool_pre_ping"], options["pool_reset_on_return"]) == (False, None)
     assert options["pool_recycle"] == 280
     assert options["connect_args"]["init_command"] == "SET SESSION sql_mode = 'TRADITIONAL'"
     with app.app_context():
-        assert db.engine.pool._recycle == 280 and db.engine.pool._pre_ping
+        assert db.engine.pool._recycle == 280 and not db.engine.pool._pre_ping
 
 
 def test_an_explicit_utf8mb4_url_is_kept_as_written(clean_env):
@@ -88,13 +89,14 @@ def test_every_table_is_innodb_utf8mb4(app):
     rows = db.session.execute(text(
         "SELECT table_name, engine, table_collation FROM information_schema.tables "
         "WHERE table_schema = DATABASE()")).all()
-    # Besides the models' tables: the numbering's counter, and the search index's copy of
-    # the questions, in Mroonga (the one table not in InnoDB: db_objects.py).
+    # Besides the models' tables: the numbering's counter, and the search index's copies of
+    # the questions (all, and the newest), in Mroonga (the only tables not in InnoDB:
+    # db_objects.py).
     assert {name for name, _, _ in rows} == set(db.metadata.tables) | {
-        "alembic_version", "question_counter", "search_mroonga"}
+        "alembic_version", "question_counter", "search_mroonga", "search_recent"}
     for name, engine, collation in rows:
         if name != "alembic_version":
-            expected = "Mroonga" if name == "search_mroonga" else "InnoDB"
+            expected = "Mroonga" if name in ("search_mroonga", "search_recent") else "InnoDB"
             assert (name, engine, collation) == (name, expected, "utf8mb4_unicode_ci")
     # Columns too: nothing narrower than utf8mb4 anywhere.
     charsets = db.session.execute(text(
@@ -123,7 +125,12 @@ def test_pool_recycle_is_below_the_servers_idle_timeout(app):
 
 
 @mariadb_only  # MySQL drops idle connections; SQLite files do not
-def test_a_connection_the_server_dropped_is_replaced_before_use(app, client, database):
+def test_a_connection_the_server_dropped_is_replaced_before_use(app, client, database,
+                                                                monkeypatch):
+    import exts
+
+    # As if the pooled connection had sat idle long enough to be pinged at checkout.
+    monkeypatch.setattr(exts, "MYSQL_PING_AFTER_IDLE", 0)
     # The first request's pending-migration check would absorb a dead connection too.
     assert client.get("/").status_code == 200
     db.session.remove()
@@ -155,3 +162,62 @@ def test_autogenerate_writes_the_table_options_into_new_tables(project):
         assert f"{key}={value!r}" in script
     project.manage("db", "upgrade")
     assert "tag" in project.database.tables()
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """What the app's PyMySQL connections send: each command's first words, and pings."""
+    import pymysql.connections
+
+    sent = []
+    command, ping = pymysql.connections.Connection._execute_command, \
+        pymysql.connections.Connection.ping
+
+    def spy_command(connection, kind, sql):
+        words = sql.decode() if isinstance(sql, bytes) else sql
+        if words:  # a ping's own packet has none
+            sent.append(" ".join(words.split()[:2]))
+        return command(connection, kind, sql)
+
+    def spy_ping(connection, *args, **kwargs):
+        sent.append("PING")
+        return ping(connection, *args, **kwargs)
+
+    monkeypatch.setattr(pymysql.connections.Connection, "_execute_command", spy_command)
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", spy_ping)
+    return sent
+
+
+@mariadb_only  # the round trips of a MySQL connection
+def test_a_page_costs_its_query_and_one_rollback(app, client, round_trips):
+    app.config["PAGE_CACHE_SIZE"] = 0
+    assert client.get("/").status_code == 200  # the first request also checks the revision
+    round_trips.clear()
+    assert client.get("/").status_code == 200
+    # No ping for a connection used a moment ago, no second rollback on its return.
+    assert round_trips == ["SELECT STRAIGHT_JOIN", "ROLLBACK"]
+
+
+@mariadb_only
+def test_an_idle_connection_is_pinged_before_use(app, client, round_trips, monkeypatch):
+    import exts
+
+    app.config["PAGE_CACHE_SIZE"] = 0
+    assert client.get("/").status_code == 200
+    monkeypatch.setattr(exts, "MYSQL_PING_AFTER_IDLE", 0)
+    round_trips.clear()
+    assert client.get("/").status_code == 200
+    assert round_trips == ["PING", "SELECT STRAIGHT_JOIN", "ROLLBACK"]
+
+
+@mariadb_only
+def test_a_connection_returned_mid_transaction_is_rolled_back(app, database):
+    raw = db.engine.raw_connection()
+    cursor = raw.cursor()
+    cursor.execute("INSERT INTO `user` (email, username, username_key, password_hash, "
+                   "join_time) VALUES ('raw@example.com', 'raw', 'raw', 'x', NOW())")
+    cursor.close()
+    raw.close()  # back to the pool with the INSERT neither committed nor rolled back
+    with db.engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT COUNT(*) FROM `user` WHERE email = 'raw@example.com'")).scalar() == 0

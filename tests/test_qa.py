@@ -413,6 +413,98 @@ def test_cached_pages_expire(client, app, ann, monkeypatch):
     assert count_queries(client, "/") == 2
 
 
+@pytest.fixture
+def hits_in_front(app, monkeypatch):
+    """The deployed check interval on a clock the test moves, and a count of the requests
+    that reached Flask (a page answered in front of the app never does)."""
+    import blueprints.pagecache as pagecache
+
+    app.config["PAGE_CACHE_CHECK_SECONDS"] = 1
+    clock = [1000.0]
+    monkeypatch.setattr(pagecache, "monotonic", lambda: clock[0])
+    reached = []
+    front = app.wsgi_app  # pagecache.AnonymousHits, the outermost layer
+    inner = front.wsgi_app
+
+    def counted(environ, start_response):
+        reached.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(front, "wsgi_app", counted)
+    return clock, reached
+
+
+def test_stored_page_is_answered_before_flask_with_the_same_headers(client, app, ann,
+                                                                      hits_in_front):
+    clock, reached = hits_in_front
+    add_questions(ann, 1, title="Stored question")
+    rendered = client.get("/?q=1", headers={"X-Request-ID": "from-proxy-1"})
+    assert len(reached) == 1
+    stored = client.get("/?q=1", headers={"X-Request-ID": "from-proxy-2"})
+    assert len(reached) == 1  # answered in front of the app
+    assert stored.get_data() == rendered.get_data()
+    assert "Stored question" in text(stored)
+
+    def others(response):
+        return sorted((k, v) for k, v in response.headers.items() if k != "X-Request-ID")
+    assert others(stored) == others(rendered)
+    assert dict(others(stored))["Vary"] == "Cookie"
+    assert "frame-ancestors 'none'" in stored.headers["Content-Security-Policy"]
+    assert (rendered.headers["X-Request-ID"], stored.headers["X-Request-ID"]) == (
+        "from-proxy-1", "from-proxy-2")
+    # A made-up id is replaced, as in the app.
+    forged = client.get("/?q=1", headers={"X-Request-ID": "bad id <x>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["X-Request-ID"])
+    assert len(reached) == 1
+    # Once the data version is due for a check, the request goes through the app again.
+    clock[0] += 1
+    assert "Stored question" in text(client.get("/?q=1"))
+    assert len(reached) == 2
+
+
+def test_stored_page_in_front_writes_a_request_log_line(client, app, ann, hits_in_front, caplog):
+    clock, reached = hits_in_front
+    add_questions(ann, 1)
+    path = f"/qa/detail/{QuestionModel.query.one().id}"
+    with caplog.at_level("INFO", logger="qa.request"):
+        client.get(path)
+        caplog.clear()
+        response = client.get(path)
+    assert reached == [path]
+    (record,) = [r for r in caplog.records if r.name == "qa.request"]
+    assert (record.method, record.path, record.status) == ("GET", path, 200)
+    assert re.fullmatch(rf"GET {path} 200 \d+\.\d ms", record.getMessage())
+    assert record.request_id == response.headers["X-Request-ID"]
+
+
+def test_requests_with_a_session_cookie_are_never_answered_in_front(site, client, app, ann,
+                                                                     hits_in_front):
+    clock, reached = hits_in_front
+    add_questions(ann, 1)
+    client.get("/")
+    site.signed_up("bob@example.com", username="bob")
+    before = len(reached)
+    page = text(client.get("/"))
+    assert len(reached) == before + 1
+    assert "bob" in page and "Log out" in page
+    # A visitor whose session only holds a CSRF token goes through the app, and gets the page.
+    site.logout()
+    client.get("/")  # the flash
+    site.token("/auth/login")
+    before = len(reached)
+    page = text(client.get("/"))
+    assert len(reached) == before + 1
+    assert "Log in" in page and "You are logged out." not in page
+
+
+def test_posts_are_never_answered_in_front(client, app, ann, hits_in_front):
+    clock, reached = hits_in_front
+    add_questions(ann, 1)
+    client.get("/")
+    assert client.post("/").status_code == 405
+    assert len(reached) == 2
+
+
 def test_question_links_follow_the_mount_point(client, ann):
     (question,) = add_questions(ann, 1)
     assert f'href="/qa/detail/{question.id}"' in text(client.get("/"))

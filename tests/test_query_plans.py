@@ -7,7 +7,7 @@ import pytest
 from cli.seed import seed
 from exts import db
 from tests.backends import mariadb_only
-from tests.data import add_questions, make_user, statements
+from tests.data import add_questions, make_user, small_recent_tier, statements
 from tests.site import IsolatedClient, text
 
 # A few hundred rows: enough for both planners to prefer an index to a scan where one helps.
@@ -24,8 +24,9 @@ def client(make_app):
     return client
 
 
-def plans(client, path):
-    """The plan of each query the page at *path* runs, as the database explains it."""
+def plans(client, path, statements_too=False):
+    """The plan of each query the page at *path* runs, as the database explains it (with
+    *statements_too*, (statement, plan) pairs)."""
     with statements(db.engine, with_parameters=True) as sent:
         response = client.get(path)
         assert response.status_code == 200, text(response)
@@ -43,6 +44,8 @@ def plans(client, path):
                 rows = conn.exec_driver_sql("EXPLAIN " + statement.replace("%%", "%"),
                                             parameters).mappings()
                 found.append([dict(row) for row in rows])
+    if statements_too:
+        return [(statement, plan) for (statement, _), plan in zip(sent, found)]
     return found
 
 
@@ -59,12 +62,16 @@ def unbounded(plan, dialect):
             or "temporary" in (step["Extra"] or "")
             # Mroonga sorts a full-text match itself, stopping at the LIMIT, though EXPLAIN
             # says filesort (test_mroonga_orders_and_limits_inside_the_index below).
-            or ("filesort" in (step["Extra"] or "") and step["table"] != "search_mroonga")]
+            or ("filesort" in (step["Extra"] or "")
+                and step["table"] not in ("search_mroonga", "search_recent"))]
 
 
 
 
 PAGES = ["/", "/?page=2", "/?page=19", "/search?q=Flask", "/search?q=flask&page=2",
+         "/search?q=flask&page=2&before=300", "/search?q=flask&page=2&after=100",
+         "/search?q=%E5%88%86%E9%A1%B5&page=3&before=300",
+         "/search?q=%E5%88%86%E9%A1%B5+%E5%AE%9E%E7%8E%B0&page=3&after=100",
          "/search?q=%E5%88%86%E9%A1%B5", "/search?q=%E9%A1%B5", "/search?q=paginate+Flask",
          "/search?q=%E5%88%86%E9%A1%B5+%E5%AE%9E%E7%8E%B0", "/search?q=%E5%88%86%E9%A1%B5+flask",
          "/search?q=zzzz-no-match", "/search?q=%E6%B2%A1%E6%9C%89"]
@@ -106,6 +113,39 @@ def test_mroonga_orders_and_limits_inside_the_index(client):
         return int(db.session.execute(db.text(
             "SHOW GLOBAL STATUS LIKE 'Mroonga_fast_order_limit'")).one()[1])
 
-    before = fast_order_limits()
-    assert client.get("/search?q=Flask").status_code == 200
-    assert fast_order_limits() > before
+    # Page 1, a page by number, and pages by their seek keys either way.
+    for path in ("/search?q=Flask", "/search?q=Flask&page=2", "/search?q=Flask&page=2&before=300",
+                 "/search?q=Flask&page=2&after=100"):
+        before = fast_order_limits()
+        assert client.get(path).status_code == 200
+        assert fast_order_limits() > before, path
+
+
+@mariadb_only
+def test_the_recent_tier_then_the_full_index_below_it(client, database):
+    def fast_order_limits():
+        return int(db.session.execute(db.text(
+            "SHOW GLOBAL STATUS LIKE 'Mroonga_fast_order_limit'")).one()[1])
+
+    def searched(path):
+        """The search statements of *path*, each with its plan."""
+        return [(re.search(r"FROM (search_\w+)", sql).group(1), plan)
+                for sql, plan in plans(client, path, statements_too=True) if "MATCH" in sql]
+
+    # At most 400 questions: all in the tier, which answers page 1 alone.
+    (only,) = searched("/search?q=Flask")
+    assert only[0] == "search_recent"
+    db.session.remove()  # its transaction would hold off the triggers' DROP
+    with small_recent_tier(database.engine, 10):
+        # 10 questions hold less than a page of hits: the rest come from the full index,
+        # below the tier's last hit, both in Mroonga's order and limit.
+        before = fast_order_limits()
+        found = searched("/search?q=Flask")
+        assert [table for table, _ in found] == ["search_recent", "search_mroonga"]
+        for _, plan in found:
+            assert unbounded(plan, "mariadb") == [], plan
+        assert fast_order_limits() >= before + 2
+        # A key below the tier: the full index alone; a page by number: the full index.
+        for path in ("/search?q=Flask&page=2&before=300", "/search?q=Flask&page=2"):
+            assert [table for table, _ in searched(path)] == ["search_mroonga"], path
+        db.session.remove()

@@ -1,6 +1,8 @@
 """How sessions end: logout and a new password end every copy of the cookie; idleness ends it."""
+import copy
 import time
 
+import pytest
 from itsdangerous import TimestampSigner
 
 from exts import db
@@ -50,8 +52,8 @@ def test_a_new_password_ends_every_session(app, site, client):
 def aged(app, value, seconds):
     """The session cookie *value* as if it had last been renewed *seconds* ago (same content,
     signed by the app's own key with an older time)."""
-    interface = app.session_interface
-    serializer = interface.get_signing_serializer(app)
+    # A copy: the app keeps its serializer (blueprints/sessions.py) and must not sign with this.
+    serializer = copy.copy(app.session_interface.get_signing_serializer(app))
     data = serializer.loads(value)
 
     class Earlier(TimestampSigner):
@@ -82,3 +84,41 @@ def test_the_session_cookie_lasts_the_idle_time(site, client, app):
     assert seconds == 12 * 3600
     left = client.get_cookie("session").expires.timestamp() - time.time()
     assert seconds - 60 < left <= seconds
+
+
+def test_a_session_is_renewed_once_it_is_older_than_the_renewal_time(site, client, app):
+    site.signed_up()
+    client.get("/")  # shows (and takes out of the session) the welcome message
+    fresh = client.get("/")
+    # Signed moments ago: the page sends no cookie, and the session is still the same.
+    assert fresh.status_code == 200 and fresh.headers.getlist("Set-Cookie") == []
+    renew = app.config["SESSION_RENEW_SECONDS"]
+    assert renew == 60
+    client.set_cookie("session", aged(app, cookie(client), renew - 5))
+    assert client.get("/").headers.getlist("Set-Cookie") == []
+    client.set_cookie("session", aged(app, cookie(client), renew + 5))
+    (renewed,) = client.get("/").headers.getlist("Set-Cookie")
+    assert renewed.startswith("session=")
+    # The renewed cookie is signed now, and still logged in.
+    serializer = app.session_interface.get_signing_serializer(app)
+    _data, signed_at = serializer.loads(cookie(client), return_timestamp=True)
+    assert abs(signed_at.timestamp() - time.time()) < 5
+    assert logged_in(client)
+
+
+def test_renewal_time_must_be_below_the_idle_time(make_app):
+    from setting import ConfigError
+
+    with pytest.raises(ConfigError, match="SESSION_RENEW_SECONDS must be below"):
+        make_app(SESSION_IDLE_SECONDS=60, SESSION_RENEW_SECONDS=60)
+
+
+def test_a_changed_secret_key_takes_effect_at_once(site, client, app):
+    site.signed_up()
+    assert logged_in(client)
+    saved, old = cookie(client), app.secret_key
+    app.secret_key = "rotated-" + old
+    assert not logged_in(client)  # the cookie was signed with the old key
+    client.set_cookie("session", saved)
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert logged_in(client)
