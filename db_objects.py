@@ -147,15 +147,45 @@ def begin_for_ddl(connection):
 
 @contextlib.contextmanager
 def search_index_in_bulk(connection):
-    """Questions inserted inside the block on SQLite are indexed for search set-wise at its
-    end, not by a trigger per row. The caller commits, or rolls back after a failure.
+    """Questions inserted inside the block are indexed for search in a few statements at its
+    end, where a trigger per row would cost minutes at 100k questions. The caller commits, or
+    rolls back after a failure.
 
-    Everything, the DROP and CREATE TRIGGER included, is part of the connection's
-    transaction (SQLite's DDL is transactional): the rollback leaves the trigger and the
-    index as they were. On MariaDB the triggers stay: each DDL statement commits there, so
-    a failure could leave the trigger dropped, and its per-row copy into Mroonga costs a
-    few seconds at 100k questions, not half a minute."""
-    if connection.dialect.name != "sqlite" or not connection.exec_driver_sql(
+    SQLite: search_question_insert is dropped for the block and re-created at its end, all
+    in the connection's transaction (SQLite's DDL is transactional): the rollback leaves
+    the trigger and the index as they were. MariaDB: each DDL statement commits there, so
+    search_mroonga's trigger stays (its per-row copy costs a few seconds at 100k
+    questions); the recent tier's stands aside (BULK_LOAD_VARIABLE) and the tier is
+    refilled once."""
+    if connection.dialect.name == "sqlite":
+        with _sqlite_search_in_bulk(connection):
+            yield
+    else:
+        with _recent_tier_in_bulk(connection):
+            yield
+
+
+@contextlib.contextmanager
+def _recent_tier_in_bulk(connection):
+    if not connection.exec_driver_sql(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = 'search_recent'").scalar():
+        yield
+        return
+    connection.exec_driver_sql(f"SET {BULK_LOAD_VARIABLE} = 1")
+    try:
+        yield
+        for statement in search_recent_fill():
+            connection.exec_driver_sql(statement)
+    finally:
+        # The variable is the connection's, which goes back to the pool: unset, whatever
+        # happened, or the site's inserts on it would leave the tier behind.
+        connection.exec_driver_sql(f"SET {BULK_LOAD_VARIABLE} = NULL")
+
+
+@contextlib.contextmanager
+def _sqlite_search_in_bulk(connection):
+    if not connection.exec_driver_sql(
             "SELECT 1 FROM sqlite_master WHERE type = 'trigger' "
             "AND name = 'search_question_insert'").first():
         yield

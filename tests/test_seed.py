@@ -3,6 +3,7 @@ import random
 import re
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import db_objects
@@ -155,6 +156,11 @@ def test_the_search_index_holds_exactly_the_seeded_questions(app, database):
             expected)
     else:
         assert ids(database, "SELECT id FROM search_mroonga") == questions
+        # The recent tier, refilled once at the end: all 300 are among the newest RECENT.
+        assert db_objects.RECENT > 300
+        assert ids(database, "SELECT id FROM search_recent") == questions
+        # Its trigger stood aside on seed's connection only while seed inserted.
+        assert db.session.execute(text("SELECT @qa_search_bulk_load")).scalar() is None
 
 
 @pytest.mark.parametrize("word", ["paginate", "分页", "数据库", "乱码"])
@@ -164,8 +170,8 @@ def test_search_finds_every_seeded_question_with_the_word(app, database, word):
                    {"w": f"%{word}%"})
     assert len(expected) > 10
     with db.engine.connect() as connection:
-        found = search.search(connection, search.Terms(word), 1, 1000)
-    assert sorted(row.id for row in found) == expected
+        found, more = search.search(connection, search.Terms(word), 1000)
+    assert sorted(row.id for row in found) == expected and not more
 
 
 @sqlite_only
