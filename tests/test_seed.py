@@ -130,11 +130,11 @@ def test_seeded_questions_are_numbered_in_time_order_and_counted(app, database):
     assert sum(row.answer_count for row in rows) == 150
     # A top-up adds answers to the questions already there, after their own.
     seed(4, 60, 400, random.Random(4))
-    counts = dict(database.execute(
+    counted = dict(database.execute(
         "SELECT q.id, COUNT(a.id) FROM question AS q LEFT JOIN answer AS a "
         "ON a.question_id = q.id GROUP BY q.id"))
-    assert dict(database.execute("SELECT id, answer_count FROM question")) == counts
-    assert sum(counts.values()) == 400
+    assert dict(database.execute("SELECT id, answer_count FROM question")) == counted
+    assert sum(counted.values()) == 400
 
 
 def test_the_search_index_holds_exactly_the_seeded_questions(app, database):
