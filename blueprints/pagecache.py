@@ -98,10 +98,6 @@ def wsgi_path(environ):
     return environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
 
 
-def page_cache(app):
-    return app.extensions.setdefault("page_cache", PageCache())
-
-
 def cached_for_anonymous(view):
     """Serve *view* from the cache to visitors who are not logged in and have no flash waiting."""
 
@@ -113,7 +109,7 @@ def cached_for_anonymous(view):
         # flash message does.
         if not size or g.user is not None or set(session) - {"csrf_token"}:
             return view(**kwargs)
-        cache = page_cache(current_app)
+        cache = current_app.extensions["page_cache"]
         now = monotonic()
         version = cache.version(now, config["PAGE_CACHE_CHECK_SECONDS"])
         key = cache_key(request.environ)
@@ -139,9 +135,10 @@ class AnonymousHits:
     check, goes through the app.
     """
 
-    def __init__(self, app, wsgi_app):
+    def __init__(self, app, wsgi_app, cache):
         self.app = app
         self.wsgi_app = wsgi_app
+        self.cache = cache
         # "session=" anywhere in the header, so a cookie named like it only costs a render.
         self.cookie = app.config["SESSION_COOKIE_NAME"] + "="
 
@@ -150,7 +147,7 @@ class AnonymousHits:
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         config = self.app.config
-        cache = page_cache(self.app)
+        cache = self.cache
         now = monotonic()
         version = cache.fresh_version(now, config["PAGE_CACHE_CHECK_SECONDS"])
         entry = None
@@ -177,5 +174,7 @@ class AnonymousHits:
 
 
 def install(app):
-    """Answer stored pages in front of the app (Flask's documented place for middleware)."""
-    app.wsgi_app = AnonymousHits(app, app.wsgi_app)
+    """The app's page cache, and its stored pages answered in front of the app (Flask's
+    documented place for middleware)."""
+    cache = app.extensions["page_cache"] = PageCache()
+    app.wsgi_app = AnonymousHits(app, app.wsgi_app, cache)
