@@ -6,7 +6,7 @@ the search index filled set-wise for a bulk load (cli/seed.py)."""
 import contextlib
 import re
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 from migration_safety.names import QUESTION_COUNTER
 
@@ -167,9 +167,7 @@ def search_index_in_bulk(connection):
 
 @contextlib.contextmanager
 def _recent_tier_in_bulk(connection):
-    if not connection.exec_driver_sql(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = 'search_recent'").scalar():
+    if not inspect(connection).has_table("search_recent"):
         yield
         return
     connection.exec_driver_sql(f"SET {BULK_LOAD_VARIABLE} = 1")
@@ -219,11 +217,19 @@ def _sqlite_search_in_bulk(connection):
 # not transactional: REPLACE makes a row left by a rolled-back insert harmless, and reads
 # join question, which has no such row. Without Mroonga on the server, no index: search
 # falls back to LIKE.
+
+
+def mroonga_table(name):
+    """A Mroonga copy of the questions' title and content, *name*, full-text indexed by
+    TokenBigram (search_mroonga, and the recent tier)."""
+    return (f"CREATE TABLE {name} (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
+            f"content TEXT NOT NULL, FULLTEXT INDEX ft_{name} (title, content) "
+            "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
+            "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci")
+
+
 SEARCH_MROONGA = [
-    "CREATE TABLE search_mroonga (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
-    "content TEXT NOT NULL, FULLTEXT INDEX ft_search_mroonga (title, content) "
-    "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
-    "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    mroonga_table("search_mroonga"),
     "INSERT INTO search_mroonga (id, title, content) SELECT id, title, content FROM question",
     "CREATE TRIGGER search_question_insert AFTER INSERT ON question FOR EACH ROW "
     "REPLACE INTO search_mroonga (id, title, content) VALUES (NEW.id, NEW.title, NEW.content)",
@@ -260,10 +266,7 @@ def search_recent():
     """The tier's table, triggers and first rows, for RECENT as it is when called (a test
     makes it small)."""
     return [
-        "CREATE TABLE search_recent (id INT NOT NULL PRIMARY KEY, title VARCHAR(200) NOT NULL, "
-        "content TEXT NOT NULL, FULLTEXT INDEX ft_search_recent (title, content) "
-        "COMMENT 'tokenizer \"TokenBigram\"') ENGINE=Mroonga "
-        "DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+        mroonga_table("search_recent"),
         # Triggers first: CREATE TRIGGER waits for the transactions writing to question, so
         # the copy below sees every question the triggers did not.
         # A bulk load sets BULK_LOAD_VARIABLE on its connection and refills the tier once at
