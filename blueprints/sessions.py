@@ -33,10 +33,13 @@ class CookieSessions(SecureCookieSessionInterface):
     of idleness are over; a changed session is sent at once, as always.
     """
 
+    # (the keys, the serializer made from them)
+    _serializer = None
+
     def get_signing_serializer(self, app):
         # Flask builds one per request and two per renewal: it depends only on the keys.
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        kept = getattr(self, "_serializer", None)
+        kept = self._serializer
         if kept is None or kept[0] != keys:
             kept = self._serializer = (keys, super().get_signing_serializer(app))
         return kept[1]
