@@ -174,6 +174,25 @@ def test_search_finds_every_seeded_question_with_the_word(app, database, word):
     assert sorted(row.id for row in found) == expected and not more
 
 
+def search_segments(database):
+    """How many segments FTS5's index is in (search_fts_idx, its term index, has a row per
+    segment and leaf page): a search reads each one."""
+    return database.execute("SELECT COUNT(DISTINCT segid) FROM search_fts_idx")[0][0]
+
+
+@sqlite_only
+def test_seed_leaves_the_sqlite_search_index_in_one_segment(app, database):
+    ann = make_user()
+    for _ in range(3):  # a segment each: one transaction each, as the site writes them
+        add_questions(ann, 1)
+    assert search_segments(database) == 3
+    seed(4, 50, 0, random.Random(8))
+    assert search_segments(database) == 1
+    database.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+    assert ids(database, "SELECT id FROM search_fts_docsize") == ids(
+        database, "SELECT id FROM question")
+
+
 @sqlite_only
 def test_sqlite_grams_are_those_of_the_trigger(app, database):
     """db_objects.sqlite_grams, which the bulk load uses, against the trigger's statement."""
