@@ -6,7 +6,6 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from pymysql.constants import SERVER_STATUS
 from sqlalchemy import MetaData, Table, event, exc
 
 from mailqueue.extension import MailQueue
@@ -99,6 +98,14 @@ def configure_mysql(app):
     still open.
     """
 
+    with app.app_context():
+        engines = [engine for engine in db.engines.values() if engine.dialect.name == "mysql"]
+    if not engines:
+        return
+    # Imported here: the PyMySQL package takes 25-100 ms to import, which a SQLite app, and
+    # every manage.py --help on one, would pay for nothing.
+    from pymysql.constants import SERVER_STATUS
+
     def on_checkin(dbapi_connection, connection_record):
         connection_record.info["checked_in"] = time.monotonic()
 
@@ -116,9 +123,7 @@ def configure_mysql(app):
         if dbapi_connection.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
             dbapi_connection.rollback()
 
-    with app.app_context():
-        for engine in db.engines.values():
-            if engine.dialect.name == "mysql":
-                event.listen(engine, "checkin", on_checkin)
-                event.listen(engine, "checkout", on_checkout)
-                event.listen(engine, "reset", on_reset)
+    for engine in engines:
+        event.listen(engine, "checkin", on_checkin)
+        event.listen(engine, "checkout", on_checkout)
+        event.listen(engine, "reset", on_reset)

@@ -11,11 +11,11 @@ from tests.cli import ROOT, process_environ
 # Each loads at its first use: by a migration (Safety and its parts), db kept and db recover
 # (the keeps and the units), db check, adopt and stamp
 # (schema comparison), the first email address checked or mailed (email_validator), a broker
-# (Celery).
+# (Celery), a MySQL database (PyMySQL: the app below is on SQLite).
 NOT_AT_START = {"migration_safety.safety", "migration_safety.gate", "migration_safety.keep",
                 "migration_safety.units", "migration_safety.online", "migration_safety.review",
                 "migration_safety.check", "migration_safety.adopt", "email_validator", "celery",
-                "kombu"}
+                "kombu", "pymysql"}
 
 
 def imported_by(argv, **settings):
