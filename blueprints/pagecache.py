@@ -1,9 +1,8 @@
 """Rendered pages for anonymous visitors, reused while the questions and answers are unchanged."""
 import functools
 import threading
-import time
 from collections import OrderedDict
-from time import monotonic
+from time import monotonic, perf_counter
 
 from flask import current_app, g, make_response, request, session
 from sqlalchemy import func, select
@@ -145,7 +144,7 @@ class AnonymousHits:
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET" or self.cookie in environ.get("HTTP_COOKIE", ""):
             return self.wsgi_app(environ, start_response)
-        started = time.perf_counter()
+        started = perf_counter()
         config = self.app.config
         cache = self.cache
         now = monotonic()

@@ -77,7 +77,6 @@ class Terms:
         return (Markup("…" if start else "") + self.highlight(value[start:end])
                 + Markup("…" if end < len(value) else ""))
 
-
     def marked(self, rows):
         """*rows* (plain_rows) with their titles marked and a marked snippet of each text
         (None without a match in it): done here, not by a template call per row."""
